@@ -1,0 +1,14 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { serializeBatch } from '../../../serializers.js';
+import { BatchIdParams } from '../../../schemas/common.js';
+import type { Services } from '../../../services.js';
+
+/** The seed's endpoint: re-queue voicemail and transient failures in one statement. */
+export function registerRetry(app: FastifyInstance, services: Services): void {
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
+    '/v1/convai/batch-calling/:batch_id/retry',
+    { schema: { params: BatchIdParams } },
+    async (request) => serializeBatch(await services.batches.retry(request.workspaceId, request.params.batch_id)),
+  );
+}

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.js';
+import { batchNotFound, RedialError } from '../domain/errors.js';
+import { validateSubmission } from '../domain/submission.js';
+import type { Batch, BatchEvent, PhoneNumber, Recipient } from '../domain/types.js';
+import type { SubmitBody } from '../api/schemas/submit.js';
+import type { AttemptToHangUp, Page, Store } from '../store/store.js';
+
+/** What the batch service needs from the dispatcher running in this process (if any). */
+export interface DispatchControl {
+  wake(): void;
+  hangUp(attempts: AttemptToHangUp[]): Promise<void>;
+  canDial(phoneNumber: PhoneNumber | null): boolean;
+}
+
+export interface BatchServiceOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  dispatch: DispatchControl;
+  defaultConcurrency: number;
+}
+
+export class BatchService {
+  readonly #o: BatchServiceOptions;
+
+  constructor(options: BatchServiceOptions) {
+    this.#o = options;
+  }
+
+  async submit(workspaceId: string, body: SubmitBody, idempotencyKey: string | null): Promise<Batch> {
+    const { store } = this.#o;
+    const requestHash = idempotencyKey === null ? null : createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    const [agent, phoneNumber] = await Promise.all([
+      store.agentGet(workspaceId, body.agent_id),
+      body.agent_phone_number_id ? store.phoneNumberGet(workspaceId, body.agent_phone_number_id) : Promise.resolve(null),
+    ]);
+    const { batch, recipients } = validateSubmission(body, {
+      workspaceId,
+      agent,
+      phoneNumber,
+      now: this.#o.clock.now(),
+      defaultConcurrency: this.#o.defaultConcurrency,
+      providerAvailable: (number) => this.#o.dispatch.canDial(number),
+      idempotencyKey,
+      requestHash,
+    });
+    const outcome = await store.batchSubmit(batch, recipients);
+    if (outcome.kind === 'replayed') {
+      if (outcome.requestHash !== requestHash) {
+        throw new RedialError(
+          'idempotency_key_reused',
+          `Idempotency-Key '${idempotencyKey}' was already used for a different request (batch ${outcome.batch.id}); use a new key for a new batch.`,
+        );
+      }
+      return outcome.batch;
+    }
+    this.#o.logger.info({ batchId: outcome.batch.id, recipients: recipients.length }, 'batch:submitted');
+    this.#o.dispatch.wake();
+    return outcome.batch;
+  }
+
+  async get(workspaceId: string, batchId: string): Promise<Batch> {
+    const batch = await this.#o.store.batchGet(workspaceId, batchId);
+    if (!batch) throw batchNotFound(batchId);
+    return batch;
+  }
+
+  async list(workspaceId: string, query: { limit: number; lastDoc: string | null; agentId: string | null }): Promise<Page<Batch>> {
+    return this.#o.store.batchList({ workspaceId, limit: query.limit, before: query.lastDoc, agentId: query.agentId });
+  }
+
+  recipients(batch: Batch, limit?: number): AsyncIterable<Recipient[]> {
+    return this.#o.store.recipientPages(batch.key, 1000, limit);
+  }
+
+  async events(workspaceId: string, batchId: string, afterId: number, limit: number): Promise<BatchEvent[]> {
+    const batch = await this.get(workspaceId, batchId);
+    return this.#o.store.batchEvents(batch.key, afterId, limit);
+  }
+
+  async cancel(workspaceId: string, batchId: string): Promise<Batch> {
+    const outcome = await this.#o.store.batchCancel(workspaceId, batchId, this.#o.clock.now());
+    if (outcome.kind === 'not_found') throw batchNotFound(batchId);
+    if (outcome.kind === 'refused') {
+      throw new RedialError('batch_finished', `Batch '${batchId}' is already ${outcome.batch.status}; only a pending or in-progress batch can be cancelled.`);
+    }
+    this.#o.logger.info({ batchId, liveCalls: outcome.hangUp.length }, 'batch:cancelled');
+    await this.#o.dispatch.hangUp(outcome.hangUp);
+    return outcome.batch;
+  }
+
+  async retry(workspaceId: string, batchId: string): Promise<Batch> {
+    const outcome = await this.#o.store.batchRetry(workspaceId, batchId, this.#o.clock.now());
+    if (outcome.kind === 'not_found') throw batchNotFound(batchId);
+    if (outcome.kind === 'refused') {
+      throw new RedialError('batch_cancelled', `Batch '${batchId}' was cancelled and cannot be retried; submit a new batch instead.`);
+    }
+    if (outcome.requeued > 0) {
+      this.#o.logger.info({ batchId, requeued: outcome.requeued }, 'batch:retried');
+      this.#o.dispatch.wake();
+    }
+    return outcome.batch;
+  }
+
+  async delete(workspaceId: string, batchId: string): Promise<void> {
+    const outcome = await this.#o.store.batchDelete(workspaceId, batchId);
+    if (!outcome.deleted) throw batchNotFound(batchId);
+    this.#o.logger.info({ batchId, liveCalls: outcome.hangUp.length }, 'batch:deleted');
+    await this.#o.dispatch.hangUp(outcome.hangUp);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Turns what providers report about one attempt into one coalesced `CallChange`, running every
+ * step through the recipient state machine. Duplicate and out-of-order reports (a late
+ * `initiated` after `answered`, anything after the end) change nothing, so providers may report
+ * at-least-once.
+ */
+import { canTransitionRecipient, nextRecipientStatus, type RecipientStatus, type RecipientTransition } from '../domain/status.js';
+import type { AttemptRef } from '../domain/types.js';
+import type { CallEvent } from '../telephony/provider.js';
+import type { CallChange } from '../store/store.js';
+
+export interface CallReport {
+  event: CallEvent;
+  providerCallId?: string;
+  at: number;
+}
+
+export class CallChangeBuilder {
+  readonly #change: CallChange;
+
+  constructor(ref: AttemptRef, storedStatus: RecipientStatus) {
+    this.#change = { ...ref, fromStatus: storedStatus, toStatus: storedStatus, events: [] };
+  }
+
+  get status(): RecipientStatus {
+    return this.#change.toStatus;
+  }
+
+  get ended(): boolean {
+    return this.#change.endedAt !== undefined;
+  }
+
+  get change(): CallChange {
+    return this.#change;
+  }
+
+  /** Whether anything needs writing. */
+  get dirty(): boolean {
+    return this.#change.events.length > 0 || this.#change.providerCallId !== undefined;
+  }
+
+  acknowledge(providerCallId: string): void {
+    this.#change.providerCallId = providerCallId;
+  }
+
+  /** Applies one report; returns false when the state machine had nothing to do with it. */
+  apply(report: CallReport, newConversationId: () => string): boolean {
+    if (report.providerCallId !== undefined) this.#change.providerCallId = report.providerCallId;
+    if (this.ended) return false;
+    const { event, at } = report;
+    switch (event.kind) {
+      case 'initiated':
+        return this.#step('initiate', at);
+      case 'answered':
+        if (!this.#step('answer', at)) return false;
+        this.#change.answeredAt = at;
+        this.#change.conversationId = newConversationId();
+        return true;
+      case 'ended': {
+        // A carrier may report the end of an answered call without having reported the answer.
+        if (event.outcome === 'completed' && this.status !== 'in_progress') {
+          this.apply({ event: { kind: 'answered' }, at }, newConversationId);
+        }
+        const transition: RecipientTransition =
+          event.outcome === 'completed' ? 'complete' : event.outcome === 'voicemail' ? 'voicemail' : 'fail';
+        const reason = event.outcome === 'failed' ? event.reason : null;
+        if (!this.#step(transition, at, reason)) return false;
+        this.#change.endedAt = at;
+        this.#change.reason = reason;
+        return true;
+      }
+    }
+  }
+
+  #step(transition: RecipientTransition, at: number, reason: CallChange['reason'] = null): boolean {
+    const from = this.#change.toStatus;
+    if (!canTransitionRecipient(from, transition)) return false;
+    const to = nextRecipientStatus(from, transition);
+    this.#change.events.push({ type: `recipient:${transition}`, from, to, reason: reason ?? null, at });
+    this.#change.toStatus = to;
+    return true;
+  }
+}

@@ -1,0 +1,422 @@
+/**
+ * The dispatcher: lease due recipients → record the attempt (same transaction) → ask the
+ * provider to dial → write what the provider reports, in group commits.
+ *
+ * Guarantees it keeps:
+ * - An attempt is in the database before its provider is asked to dial, and a leased recipient
+ *   is never leased again while its lease lives, so nobody is dialed twice.
+ * - Provider reports are coalesced per attempt and written together (one transaction per flush),
+ *   compare-and-set on status and lease: a call whose row moved on (cancelled, reclaimed) is hung
+ *   up, never overwritten.
+ * - Leases are renewed while calls are live; leases of a process that stopped renewing are
+ *   reclaimed and reconciled with the provider (`reconcileReclaimed`).
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.js';
+import { coerceError } from '../domain/errors.js';
+import { newRandomId } from '../domain/ids.js';
+import type { RecipientStatus } from '../domain/status.js';
+import type { Agent, AttemptRef, Batch, PhoneNumber } from '../domain/types.js';
+import type { AttemptToHangUp, LeasedCall, Store } from '../store/store.js';
+import type { CallEventSink, PlaceCallRequest, Provider, ReportedCallEvent } from '../telephony/provider.js';
+import { ProviderCallError } from '../telephony/provider.js';
+import type { ProviderRegistry } from '../telephony/registry.js';
+import { CallChangeBuilder, type CallReport } from './call-changes.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** This process's lease owner id; unique per process start. */
+  owner: string;
+  makeProviders: (sink: CallEventSink) => ProviderRegistry;
+  /** How long a lease lives without renewal; a dead process's calls are reclaimed after this. */
+  leaseTtlMs: number;
+  /** Most recipients leased in one transaction. */
+  leaseChunk: number;
+  /** How often to look for due recipients when nothing woke the dispatcher. */
+  pollIntervalMs: number;
+  defaultRingingTimeoutSecs: number;
+  /** With `simulate`, attempts are recorded with the simulated provider whatever the number says. */
+  simulate: boolean;
+}
+
+interface LiveCall {
+  ref: AttemptRef;
+  batchId: string;
+  /** Null only for a reclaimed call that can no longer be placed (its agent or provider is gone). */
+  provider: Provider | null;
+  /** The status as last written. */
+  storedStatus: RecipientStatus;
+  providerCallId: string | null;
+}
+
+interface DialContext {
+  batch: Batch;
+  agent: Agent | null;
+  phoneNumber: PhoneNumber | null;
+  loadedAt: number;
+}
+
+type InboxItem = { key: string; report: CallReport } | { key: string; ack: string };
+
+const contextTtlMs = 5_000;
+
+export class Dispatcher implements CallEventSink {
+  readonly #o: DispatcherOptions;
+  readonly #log: Logger;
+  readonly #providers: ProviderRegistry;
+  readonly #live = new Map<string, LiveCall>();
+  readonly #contexts = new Map<number, DialContext>();
+  #inbox: InboxItem[] = [];
+  #flushScheduled = false;
+  #flushing: Promise<void> = Promise.resolve();
+  #leasing = false;
+  #leaseAgain = false;
+  #running = false;
+  #pollTimer: NodeJS.Timeout | null = null;
+  #renewTimer: NodeJS.Timeout | null = null;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options: DispatcherOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'dispatcher', owner: options.owner });
+    this.#providers = options.makeProviders(this);
+  }
+
+  get providers(): ProviderRegistry {
+    return this.#providers;
+  }
+
+  get liveCallCount(): number {
+    return this.#live.size;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#pollTimer = setInterval(() => this.wake(), this.#o.pollIntervalMs);
+    this.#renewTimer = setInterval(() => void this.#maintain(), Math.max(50, Math.floor(this.#o.leaseTtlMs / 3)));
+    void this.#maintain();
+    this.wake();
+  }
+
+  /** Look for due recipients now (after a submit, a retry, or a call ending). */
+  wake(): void {
+    if (!this.#running) return;
+    if (this.#leasing) {
+      this.#leaseAgain = true;
+      return;
+    }
+    this.#leasing = true;
+    setImmediate(() => void this.#leaseLoop());
+  }
+
+  /**
+   * Stops leasing, lets live calls finish for up to `drainMs`, writes everything reported, and
+   * gives back the leases still held so another process can reclaim them at once.
+   */
+  async stop(drainMs: number): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    while (this.#leasing) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (this.#live.size > 0) {
+      this.#log.info({ liveCalls: this.#live.size, drainMs }, 'dispatcher:drain:waiting');
+      await Promise.race([
+        new Promise<void>((resolve) => this.#idleWaiters.push(resolve)),
+        new Promise((resolve) => setTimeout(resolve, drainMs)),
+      ]);
+    }
+    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    await this.#flushNow();
+    const released = await this.#o.store.leaseExpireAll(this.#o.owner, this.#o.clock.now());
+    this.#log.info({ released, liveCalls: this.#live.size }, 'dispatcher:drain:done');
+    this.#live.clear();
+    await this.#providers.close();
+  }
+
+  /** Hangs up calls that were cancelled or deleted; calls held by other processes are theirs to end. */
+  async hangUp(attempts: AttemptToHangUp[]): Promise<void> {
+    await Promise.all(
+      attempts.map(async (attempt) => {
+        const key = keyOf(attempt);
+        const live = this.#live.get(key);
+        if (!live || live.ref.attemptNumber !== attempt.attemptNumber) return;
+        this.#live.delete(key);
+        await this.#hangUpLive(live);
+      }),
+    );
+    this.#notifyIdle();
+    this.wake();
+  }
+
+  /** The provider sink: providers call this with whatever they observed, in any order, any number of times. */
+  report(events: ReportedCallEvent[]): void {
+    for (const e of events) {
+      this.#inbox.push({ key: keyOf(e), report: { event: e.event, providerCallId: e.providerCallId, at: e.at } });
+    }
+    this.#scheduleFlush();
+  }
+
+  // ---- leasing and dialing
+
+  async #leaseLoop(): Promise<void> {
+    try {
+      do {
+        this.#leaseAgain = false;
+        if (!this.#running) break;
+        const now = this.#o.clock.now();
+        const leased = await this.#o.store.recipientLeaseDue(
+          this.#o.owner,
+          now,
+          now + this.#o.leaseTtlMs,
+          this.#o.leaseChunk,
+          this.#o.simulate ? 'simulated' : undefined,
+        );
+        if (leased.length > 0) {
+          this.#log.debug({ count: leased.length }, 'dispatcher:lease:acquired');
+          await this.#dialAll(leased);
+          // A full chunk means there may be more due right now.
+          if (leased.length === this.#o.leaseChunk) this.#leaseAgain = true;
+        }
+      } while (this.#leaseAgain && this.#running);
+    } catch (error) {
+      this.#log.error({ err: coerceError(error) }, 'dispatcher:lease:failed');
+    } finally {
+      this.#leasing = false;
+    }
+  }
+
+  async #dialAll(leased: LeasedCall[]): Promise<void> {
+    for (const call of leased) {
+      const context = await this.#context(call.batchKey);
+      const provider = context ? this.#providers.forPhoneProvider(context.batch.phoneProvider) : null;
+      if (!context || !context.agent || !provider) {
+        await this.#cannotDial(call, context);
+        continue;
+      }
+      const live: LiveCall = { ref: call, batchId: call.batchId, provider, storedStatus: call.status, providerCallId: null };
+      this.#live.set(keyOf(call), live);
+      this.#place(live, provider, this.#requestOf(call, context, context.agent));
+    }
+  }
+
+  #place(live: LiveCall, provider: Provider, request: PlaceCallRequest): void {
+    const key = keyOf(live.ref);
+    provider.placeCall(request).then(
+      ({ providerCallId }) => {
+        live.providerCallId = providerCallId;
+        this.#inbox.push({ key, ack: providerCallId });
+        this.#scheduleFlush();
+      },
+      (error: unknown) => {
+        const failure = error instanceof ProviderCallError ? error : null;
+        const reason = failure?.reason ?? 'provider_error';
+        (failure ? this.#log.info : this.#log.error).call(
+          this.#log,
+          { err: coerceError(error), batchId: live.batchId, seq: live.ref.seq, attempt: live.ref.attemptNumber, reason },
+          'dispatcher:call:refused',
+        );
+        this.#inbox.push({ key, report: { event: { kind: 'ended', outcome: 'failed', reason }, at: this.#o.clock.now() } });
+        this.#scheduleFlush();
+      },
+    );
+  }
+
+  async #cannotDial(call: LeasedCall, context: DialContext | null): Promise<void> {
+    const provider = context?.batch.phoneProvider ?? 'unknown';
+    const reason = !context?.agent
+      ? `agent '${context?.batch.agentId}' no longer exists; create the agent again and submit a new batch`
+      : `no '${provider}' provider is available in this redial process; start it with --simulate or configure the '${provider}' provider`;
+    this.#log.error({ batchId: call.batchId, provider }, `dispatcher:batch:cannot_dial: ${reason}`);
+    await this.#o.store.batchFail(call.batchKey, reason, this.#o.clock.now());
+    const builder = new CallChangeBuilder(call, call.status);
+    builder.apply({ event: { kind: 'ended', outcome: 'failed', reason: 'provider_error' }, at: this.#o.clock.now() }, () => '');
+    await this.#o.store.callChangesApply(this.#o.owner, [builder.change], this.#o.clock.now());
+  }
+
+  #requestOf(call: LeasedCall, context: DialContext, agent: Agent): PlaceCallRequest {
+    const config = context.batch.telephonyCallConfig;
+    return {
+      batchId: call.batchId,
+      batchKey: call.batchKey,
+      seq: call.seq,
+      attemptNumber: call.attemptNumber,
+      recipientId: call.recipientId,
+      to: call.phoneNumber,
+      whatsappUserId: call.whatsappUserId,
+      clientData: call.clientData,
+      agent,
+      phoneNumber: context.phoneNumber,
+      telephonyCallConfig: config,
+      ringingTimeoutSecs: config.ringing_timeout_secs ?? this.#o.defaultRingingTimeoutSecs,
+    };
+  }
+
+  async #context(batchKey: number): Promise<DialContext | null> {
+    const now = this.#o.clock.now();
+    const cached = this.#contexts.get(batchKey);
+    if (cached && now - cached.loadedAt < contextTtlMs) return cached;
+    const batch = await this.#o.store.batchGetByKey(batchKey);
+    if (!batch) return null;
+    const agent = await this.#o.store.agentGet(batch.workspaceId, batch.agentId);
+    const phoneNumber = batch.phoneNumberId ? await this.#o.store.phoneNumberGet(batch.workspaceId, batch.phoneNumberId) : null;
+    const context = { batch, agent, phoneNumber, loadedAt: now };
+    this.#contexts.set(batchKey, context);
+    return context;
+  }
+
+  // ---- writing what providers report
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flushing = this.#flushing.then(() => this.#flush());
+    });
+  }
+
+  async #flushNow(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#flush());
+    await this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    const inbox = this.#inbox;
+    this.#inbox = [];
+    if (inbox.length === 0) return;
+    const builders = new Map<string, { live: LiveCall; builder: CallChangeBuilder }>();
+    for (const item of inbox) {
+      const live = this.#live.get(item.key);
+      if (!live) continue;
+      let entry = builders.get(item.key);
+      if (!entry) {
+        entry = { live, builder: new CallChangeBuilder(live.ref, live.storedStatus) };
+        builders.set(item.key, entry);
+      }
+      if ('ack' in item) entry.builder.acknowledge(item.ack);
+      else entry.builder.apply(item.report, () => newRandomId('conv'));
+    }
+    const changes = [...builders.values()].filter(({ builder }) => builder.dirty).map(({ builder }) => builder.change);
+    if (changes.length === 0) return;
+    const now = this.#o.clock.now();
+    let result;
+    try {
+      result = await this.#o.store.callChangesApply(this.#o.owner, changes, now);
+    } catch (error) {
+      // Nothing was written: keep the reports and try again shortly rather than lose an outcome.
+      this.#log.error({ err: coerceError(error), changes: changes.length }, 'dispatcher:flush:failed');
+      this.#inbox = inbox.concat(this.#inbox);
+      setTimeout(() => this.#scheduleFlush(), 500);
+      return;
+    }
+    let ended = 0;
+    for (const change of result.applied) {
+      const key = keyOf(change);
+      const live = this.#live.get(key);
+      if (!live) continue;
+      live.storedStatus = change.toStatus;
+      if (change.endedAt !== undefined) {
+        this.#live.delete(key);
+        ended++;
+      }
+    }
+    for (const change of result.lost) {
+      const key = keyOf(change);
+      const live = this.#live.get(key);
+      if (!live) continue;
+      // The row moved on without us (cancelled, deleted, or our lease was taken): end our side.
+      this.#log.info({ batchId: live.batchId, seq: change.seq, attempt: change.attemptNumber }, 'dispatcher:call:lost_race');
+      this.#live.delete(key);
+      void this.#hangUpLive(live);
+      ended++;
+    }
+    for (const batchKey of result.completedBatchKeys) this.#log.info({ batchKey }, 'dispatcher:batch:completed');
+    if (ended > 0) {
+      this.#notifyIdle();
+      this.wake();
+    }
+  }
+
+  async #hangUpLive(live: LiveCall): Promise<void> {
+    if (live.providerCallId === null || live.provider === null) return;
+    try {
+      await live.provider.hangUp({ providerCallId: live.providerCallId });
+    } catch (error) {
+      this.#log.warn({ err: coerceError(error), batchId: live.batchId, seq: live.ref.seq }, 'dispatcher:call:hang_up_failed');
+    }
+  }
+
+  #notifyIdle(): void {
+    if (this.#live.size > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  // ---- leases: renew ours, reclaim the dead's
+
+  async #maintain(): Promise<void> {
+    try {
+      const now = this.#o.clock.now();
+      if (this.#live.size > 0) {
+        const held = await this.#o.store.leaseRenew(this.#o.owner, now, now + this.#o.leaseTtlMs);
+        for (const [key, live] of this.#live) {
+          if (held.has(key)) continue;
+          this.#log.info({ batchId: live.batchId, seq: live.ref.seq }, 'dispatcher:lease:lost');
+          this.#live.delete(key);
+          void this.#hangUpLive(live);
+        }
+        this.#notifyIdle();
+      }
+      if (this.#running) await this.#reclaim(now);
+    } catch (error) {
+      this.#log.error({ err: coerceError(error) }, 'dispatcher:lease:maintenance_failed');
+    }
+  }
+
+  async #reclaim(now: number): Promise<void> {
+    const reclaimed = await this.#o.store.leaseReclaimExpired(this.#o.owner, now, now + this.#o.leaseTtlMs, this.#o.leaseChunk);
+    if (reclaimed.length === 0) return;
+    this.#log.warn({ count: reclaimed.length }, 'dispatcher:lease:reclaimed');
+    for (const call of reclaimed) await this.#reconcile(call);
+    this.#scheduleFlush();
+  }
+
+  /**
+   * A reclaimed attempt is asked about, never dialed again: the provider either knows how it
+   * ended, or still has it live (we adopt it), or it cannot say — then it ends `dispatch_uncertain`
+   * and only a user's retry dials that recipient again.
+   */
+  async #reconcile(call: LeasedCall): Promise<void> {
+    const key = keyOf(call);
+    const context = await this.#context(call.batchKey);
+    const provider = context ? this.#providers.forPhoneProvider(context.batch.phoneProvider) : null;
+    this.#live.set(key, { ref: call, batchId: call.batchId, provider, storedStatus: call.status, providerCallId: call.providerCallId });
+    const report = (event: CallReport['event'], at: number): void => {
+      this.#inbox.push({ key, report: { event, providerCallId: call.providerCallId ?? undefined, at } });
+    };
+    const uncertain = (): void => report({ kind: 'ended', outcome: 'failed', reason: 'dispatch_uncertain' }, this.#o.clock.now());
+    if (call.providerCallId === null || !provider || !context?.agent) {
+      uncertain();
+      return;
+    }
+    try {
+      const placed = { ...this.#requestOf(call, context, context.agent), providerCallId: call.providerCallId, dialedAt: call.dialedAt };
+      const lookup = await provider.lookUp(placed);
+      this.#log.info({ batchId: call.batchId, seq: call.seq, attempt: call.attemptNumber, lookup: lookup.kind }, 'dispatcher:call:reconciled');
+      if (lookup.kind === 'ended') report(lookup.event, lookup.at);
+      else if (lookup.kind === 'live' && lookup.answered) report({ kind: 'answered' }, this.#o.clock.now());
+      else if (lookup.kind === 'unknown') uncertain();
+    } catch (error) {
+      this.#log.warn({ err: coerceError(error), batchId: call.batchId, seq: call.seq }, 'dispatcher:call:lookup_failed');
+      uncertain();
+    }
+  }
+}
+
+function keyOf(ref: { batchKey: number; seq: number }): string {
+  return `${ref.batchKey}:${ref.seq}`;
+}

@@ -1,0 +1,7 @@
+import * as init from './0001_init.js';
+
+/**
+ * Numbered, forward-only migrations. Kept as TypeScript string modules rather than `.sql` files so
+ * that `tsc` ships them in `dist/` with no extra build step to forget.
+ */
+export const migrations: { version: number; name: string; sql: string }[] = [{ version: 1, ...init }];

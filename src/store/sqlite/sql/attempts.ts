@@ -1,0 +1,34 @@
+// :rows (JSON [[batch_key, seq, number, provider_call_id, answered_at, ended_at, outcome, reason, conversation_id]])
+export const attemptApplyChanges = `
+UPDATE attempts SET
+  provider_call_id = coalesce(u.value ->> 3, attempts.provider_call_id),
+  answered_at = coalesce(u.value ->> 4, attempts.answered_at),
+  ended_at = coalesce(u.value ->> 5, attempts.ended_at),
+  outcome = coalesce(u.value ->> 6, attempts.outcome),
+  reason = coalesce(u.value ->> 7, attempts.reason),
+  conversation_id = coalesce(u.value ->> 8, attempts.conversation_id)
+FROM json_each(:rows) AS u
+WHERE attempts.batch_key = u.value ->> 0 AND attempts.seq = u.value ->> 1 AND attempts.number = u.value ->> 2`;
+// :batch_key
+export const attemptDeleteByBatch = `DELETE FROM attempts WHERE batch_key = :batch_key`;
+// :batch_key, :rows (JSON [[seq, number]]), :now
+export const attemptEndCancelled = `
+UPDATE attempts SET ended_at = :now, outcome = 'cancelled', reason = 'cancelled'
+FROM json_each(:rows) AS u
+WHERE attempts.batch_key = :batch_key AND attempts.seq = u.value ->> 0 AND attempts.number = u.value ->> 1
+  AND attempts.ended_at IS NULL`;
+// :batch_key, :rows (JSON [[seq, number]]), :provider, :now
+export const attemptInsertMany = `
+INSERT INTO attempts (batch_key, seq, number, provider, dialed_at)
+SELECT :batch_key, value ->> 0, value ->> 1, :provider, :now FROM json_each(:rows)`;
+// :batch_key
+export const attemptListByBatch = `SELECT * FROM attempts WHERE batch_key = :batch_key ORDER BY seq, number`;
+// :rows (JSON [[batch_key, seq, number]])
+export const attemptListByKeys = `
+SELECT a.* FROM attempts a JOIN json_each(:rows) AS k
+  ON a.batch_key = k.value ->> 0 AND a.seq = k.value ->> 1 AND a.number = k.value ->> 2`;
+// :batch_key — live attempts of a batch with the process that holds each (for hanging up)
+export const attemptListLiveByBatch = `
+SELECT a.seq, a.number, a.provider, a.provider_call_id, r.lease_owner
+FROM recipients r JOIN attempts a ON a.batch_key = r.batch_key AND a.seq = r.seq AND a.number = r.attempt_count
+WHERE r.batch_key = :batch_key AND r.lease_owner IS NOT NULL`;
