@@ -1,0 +1,120 @@
+/**
+ * Test fixtures: a real redial server on a real port with a real SQLite file in a fresh
+ * temporary data directory, in this process (`startTestServer`) or as a child process running
+ * the built CLI (`spawnServer`, for kill-and-restart tests).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+export interface TestServer extends RunningServer {
+  dataDir: string;
+  /** fetch against the server with the API key set. */
+  api(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'redial-test-'));
+  const config = loadConfig(
+    {
+      port: 0,
+      dataDir,
+      apiKey: 'test-key-0123456789',
+      simulate: true,
+      simTimeScale: 0,
+      logLevel: 'silent',
+      pollIntervalMs: 50,
+      drainTimeoutSecs: 2,
+      ...overrides,
+    },
+    {},
+  );
+  const server = await startServer({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  return {
+    ...server,
+    dataDir,
+    api: (path, init = {}) => apiFetch(server.url, server.apiKey, path, init),
+    stop: async () => {
+      await server.close();
+      if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function apiFetch(baseUrl: string, apiKey: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has('xi-api-key')) headers.set('xi-api-key', apiKey);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set('content-type', 'application/json');
+    body = JSON.stringify(init.json);
+  }
+  return fetch(`${baseUrl}${path}`, { ...init, headers, body });
+}
+
+export interface SpawnedServer {
+  url: string;
+  apiKey: string;
+  child: ChildProcess;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+/** Runs `redial serve` from the TypeScript sources (through tsx) as its own process. */
+export async function spawnServer(options: { dataDir: string; port: number; args?: string[]; env?: NodeJS.ProcessEnv }): Promise<SpawnedServer> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/index.ts', 'serve', '--data-dir', options.dataDir, '--port', String(options.port), '--api-key', 'test-key-0123456789', ...(options.args ?? [])],
+    { env: { ...process.env, REDIAL_LOG_LEVEL: 'warn', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${options.port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`server exited early with ${child.exitCode}:\n${output}`);
+    try {
+      return (await fetch(`${url}/health`)).ok;
+    } catch {
+      return false;
+    }
+  }, 15_000);
+  return { url, apiKey: 'test-key-0123456789', child, exited, output: () => output };
+}
+
+/** Polls until `check` returns true, or fails after `timeoutMs` (never a bare sleep). */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export function readDialLog(path: string): Record<string, unknown>[] {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+let nextPort = 20000 + (process.pid % 20000);
+/** A port for a spawned server; spread by pid so parallel test files do not collide. */
+export function freePort(): number {
+  nextPort += 1;
+  return nextPort;
+}
