@@ -60,7 +60,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   // The SDK sends cancel and retry with no body and no content type; curl users sometimes send
   // an empty body with a JSON content type. Both mean "no body".
-  app.removeContentTypeParser('application/json');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);

@@ -79,7 +79,8 @@ export function serializeAgent(agent: Agent, phoneNumbers: PhoneNumber[] = []): 
     },
     {
       platform_settings: agent.platformSettings,
-      workflow: agent.workflow,
+      // The SDK requires these three keys on a returned workflow, though a request may leave them out.
+      workflow: agent.workflow ? { edges: {}, nodes: {}, prevent_subagent_loops: false, ...agent.workflow } : null,
       handoff: agent.handoff ? handoffWire(agent.handoff) : null,
     },
   );

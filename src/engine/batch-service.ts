@@ -31,7 +31,7 @@ export class BatchService {
 
   async submit(workspaceId: string, body: SubmitBody, idempotencyKey: string | null): Promise<Batch> {
     const { store } = this.#o;
-    const requestHash = idempotencyKey === null ? null : createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    const requestHash = idempotencyKey === null ? null : createHash('sha256').update(canonicalJson(body)).digest('hex');
     const [agent, phoneNumber] = await Promise.all([
       store.agentGet(workspaceId, body.agent_id),
       body.agent_phone_number_id ? store.phoneNumberGet(workspaceId, body.agent_phone_number_id) : Promise.resolve(null),
@@ -110,4 +110,17 @@ export class BatchService {
     this.#o.logger.info({ batchId, liveCalls: outcome.hangUp.length }, 'batch:deleted');
     await this.#o.dispatch.hangUp(outcome.hangUp);
   }
+}
+
+/**
+ * The same request written differently (keys in another order, `null` for an absent field, as
+ * the SDK sends) must replay under its Idempotency-Key, so requests are compared in this form.
+ */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const entries = Object.entries(value)
+    .filter(([, inner]) => inner !== null && inner !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
 }

@@ -60,8 +60,30 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 }
 
+/**
+ * A nullable field that got the wrong type fails every branch of its `anyOf` (`must be string`,
+ * `must be null`, `must match a schema in anyOf`); only the first branch's complaint says
+ * anything useful, so one issue per location is kept for those.
+ */
+function withoutUnionNoise(errors: AjvError[]): AjvError[] {
+  const unionPaths = new Set(errors.filter((error) => error.keyword === 'anyOf').map((error) => error.instancePath));
+  const seen = new Set<string>();
+  return errors.flatMap((error) => {
+    if (!unionPaths.has(error.instancePath)) return [error];
+    if (error.keyword === 'anyOf' || (error.keyword === 'type' && error.params.type === 'null')) return [];
+    if (seen.has(error.instancePath)) return [];
+    seen.add(error.instancePath);
+    if (error.keyword !== 'const') return [error];
+    // A union of literals is an enum: name every allowed value instead of the first one's mismatch.
+    const allowed = errors
+      .filter((other) => other.instancePath === error.instancePath && other.keyword === 'const')
+      .map((other) => JSON.stringify(other.params.allowedValue));
+    return [{ ...error, keyword: 'enum', message: `must be one of ${allowed.join(', ')}` }];
+  });
+}
+
 function issuesOf(part: string, errors: AjvError[]): ValidationIssue[] {
-  return errors.map((error) => {
+  return withoutUnionNoise(errors).map((error) => {
     const loc: (string | number)[] = [part];
     for (const segment of error.instancePath.split('/').slice(1)) {
       const name = segment.replace(/~1/g, '/').replace(/~0/g, '~');

@@ -10,7 +10,7 @@ export function registerSubmit(app: FastifyInstance, services: Services): void {
     { schema: { body: SubmitBodySchema } },
     async (request) => {
       const header = request.headers['idempotency-key'];
-      const idempotencyKey = (Array.isArray(header) ? header[0] : header) ?? null;
+      const idempotencyKey = (Array.isArray(header) ? header[0] : header)?.trim() || null;
       const batch = await services.batches.submit(request.workspaceId, request.body, idempotencyKey);
       // The batch is committed: from here on nothing may turn this into a 5xx, or the SDK would
       // submit it again. Serializing a stored batch cannot throw.
