@@ -13,6 +13,7 @@ import { newRandomId } from './domain/ids.js';
 import { AgentService } from './engine/agent-service.js';
 import { BatchService } from './engine/batch-service.js';
 import { Dispatcher } from './engine/dispatcher.js';
+import { PhoneNormaliser } from './engine/phone-normaliser.js';
 import { PhoneNumberService } from './engine/phone-number-service.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
@@ -71,8 +72,10 @@ export async function startServer({ config, logger, clock = systemClock, onKeyGe
         },
       }),
   });
+  const phoneNormaliser = new PhoneNormaliser();
   const batches = new BatchService({
     store,
+    phoneNormaliser,
     clock,
     logger,
     defaultConcurrency: config.defaultConcurrency,
@@ -110,6 +113,7 @@ export async function startServer({ config, logger, clock = systemClock, onKeyGe
         ready = false;
         await dispatcher.stop(config.drainTimeoutSecs * 1000);
         await app.close();
+        await phoneNormaliser.close();
         await store.close();
         logger.info('server:stopped');
       })();

@@ -3,7 +3,6 @@
  * numbers to E.164, missing recipient ids generated, the dynamic variable names collected for
  * the export's columns. Every problem comes back as a FastAPI-style issue with its `loc`.
  */
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import type { SubmitBody } from '../api/schemas/submit.js';
 import { validationError, type ValidationIssue } from './errors.js';
 import { newId, newRandomId } from './ids.js';
@@ -19,6 +18,8 @@ export interface SubmissionContext {
   providerAvailable: (phoneNumber: PhoneNumber | null) => boolean;
   idempotencyKey: string | null;
   requestHash: string | null;
+  /** Each recipient's phone_number in E.164 (`toE164`), null where it has none or it is invalid. */
+  normalisedPhoneNumbers: (string | null)[];
 }
 
 /** A start time more than this far ahead is taken for a mistake (milliseconds sent as seconds, a typo in the year). */
@@ -61,7 +62,6 @@ export function validateSubmission(body: SubmitBody, context: SubmissionContext)
 
   if (body.recipients.length === 0) issue(['recipients'], 'at least one recipient is needed', 'too_short');
 
-  const defaultCountry = countryOf(context.phoneNumber);
   const seen = new Map<string, number>();
   const variableNames = new Set<string>();
   const recipients: NewRecipient[] = new Array(body.recipients.length);
@@ -74,7 +74,7 @@ export function validateSubmission(body: SubmitBody, context: SubmissionContext)
       issue(['recipients', index], 'give exactly one of phone_number or whatsapp_user_id', phone === null ? 'missing' : 'value_error');
     } else if (phone !== null) {
       if (whatsapp) issue(['recipients', index, 'phone_number'], 'a WhatsApp batch (with whatsapp_params) calls whatsapp_user_id, not phone_number');
-      normalised = toE164(phone, defaultCountry);
+      normalised = context.normalisedPhoneNumbers[index] ?? null;
       if (normalised === null) issue(['recipients', index, 'phone_number'], `'${phone}' is not a valid phone number; use E.164, like +14155550123`);
     } else if (!whatsapp) {
       issue(['recipients', index, 'whatsapp_user_id'], 'whatsapp_user_id needs whatsapp_params on the batch; a voice batch calls phone_number');
@@ -125,16 +125,6 @@ export function validateSubmission(body: SubmitBody, context: SubmissionContext)
     },
     recipients,
   };
-}
-
-export function toE164(text: string, defaultCountry?: CountryCode): string | null {
-  const parsed = parsePhoneNumberFromString(text, defaultCountry ? { defaultCountry } : undefined);
-  return parsed && parsed.isValid() ? parsed.number : null;
-}
-
-function countryOf(phoneNumber: PhoneNumber | null): CountryCode | undefined {
-  if (!phoneNumber) return undefined;
-  return parsePhoneNumberFromString(phoneNumber.phoneNumber)?.country;
 }
 
 const zoneCache = new Map<string, boolean>();

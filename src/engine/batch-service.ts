@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import { batchNotFound, RedialError } from '../domain/errors.js';
+import { countryOf } from '../domain/phone.js';
 import { validateSubmission } from '../domain/submission.js';
 import type { Batch, BatchEvent, PhoneNumber, Recipient } from '../domain/types.js';
 import type { SubmitBody } from '../api/schemas/submit.js';
 import type { AttemptToHangUp, Page, Store } from '../store/store.js';
+import type { PhoneNormaliser } from './phone-normaliser.js';
 
 /** What the batch service needs from the dispatcher running in this process (if any). */
 export interface DispatchControl {
@@ -20,6 +22,7 @@ export interface BatchServiceOptions {
   logger: Logger;
   dispatch: DispatchControl;
   defaultConcurrency: number;
+  phoneNormaliser: PhoneNormaliser;
 }
 
 export class BatchService {
@@ -36,7 +39,12 @@ export class BatchService {
       store.agentGet(workspaceId, body.agent_id),
       body.agent_phone_number_id ? store.phoneNumberGet(workspaceId, body.agent_phone_number_id) : Promise.resolve(null),
     ]);
+    const normalisedPhoneNumbers = await this.#o.phoneNormaliser.normaliseAll(
+      body.recipients.map((recipient) => recipient.phone_number ?? null),
+      phoneNumber ? countryOf(phoneNumber.phoneNumber) : undefined,
+    );
     const { batch, recipients } = validateSubmission(body, {
+      normalisedPhoneNumbers,
       workspaceId,
       agent,
       phoneNumber,

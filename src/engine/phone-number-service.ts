@@ -1,7 +1,7 @@
 import type { Clock } from '../domain/clock.js';
 import { phoneNumberNotFound, RedialError, validationError, type ValidationIssue } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { toE164 } from '../domain/submission.js';
+import { toE164 } from '../domain/phone.js';
 import type { Agent, JsonObject, PhoneNumber } from '../domain/types.js';
 import type {
   InboundTrunk,
