@@ -1,0 +1,111 @@
+/**
+ * Retry of a large, finished batch, straight against the store: the batch is written with
+ * `batchSubmit`, its recipients are then marked finished with one UPDATE (every fifth one
+ * failed with `no_answer`, the rest completed, spread evenly so that every page of the table
+ * holds rows to re-queue), and `batchRetry` is timed.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { NewBatch, NewRecipient } from '../src/domain/types.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
+import { benchNumber } from './workload.js';
+
+export interface RetryResult {
+  recipients: number;
+  failed: number;
+  /** One figure per repetition (the finished state is restored between them). */
+  retryMs: number[];
+  requeued: number;
+  submitMs: number;
+  markMs: number;
+  dbBytes: number;
+}
+
+const markFinished = `
+UPDATE recipients SET
+  status = CASE WHEN seq % 5 = 0 THEN 'failed' ELSE 'completed' END,
+  reason = CASE WHEN seq % 5 = 0 THEN 'no_answer' END,
+  attempt_count = 1,
+  lease_owner = NULL,
+  lease_expires_at = NULL
+WHERE batch_key = ?`;
+
+export async function benchRetry(options: { dataDir: string; recipients: number; repetitions: number }): Promise<RetryResult> {
+  const filename = join(options.dataDir, 'retry.db');
+  const store = openSqliteStore({ filename });
+  try {
+    const now = Date.now();
+    const batch: NewBatch = {
+      id: 'btcal_bench_retry',
+      workspaceId: 'default',
+      name: 'bench retry',
+      agentId: 'agent_bench',
+      agentName: 'Bench agent',
+      phoneNumberId: 'phnum_bench',
+      phoneProvider: 'twilio',
+      whatsappParams: null,
+      branchId: null,
+      environment: null,
+      timezone: null,
+      scheduledAt: now,
+      telephonyCallConfig: {},
+      targetConcurrencyLimit: 5000,
+      concurrencyLimit: 5000,
+      dynamicVariableNames: ['customer_name'],
+      idempotencyKey: null,
+      requestHash: null,
+      createdAt: now,
+    };
+    let recipients: NewRecipient[] | null = Array.from({ length: options.recipients }, (_, i) => ({
+      id: `r${i}`,
+      phoneNumber: benchNumber(i),
+      whatsappUserId: null,
+      clientData: { dynamic_variables: { customer_name: `Customer ${i}` } },
+    }));
+    let started = performance.now();
+    const outcome = await store.batchSubmit(batch, recipients);
+    const submitMs = performance.now() - started;
+    recipients = null;
+    if (outcome.kind !== 'created') throw new Error(`retry bench: submit was ${outcome.kind}`);
+    const batchKey = outcome.batch.key;
+
+    // A second connection, as another process would be: mark the outcome, then checkpoint so
+    // that the timed retry does not also pay for copying this UPDATE's pages out of the WAL.
+    const db = new Database(filename);
+    db.pragma('busy_timeout = 10000');
+    const mark = (): number => {
+      const t = performance.now();
+      db.transaction(() => {
+        db.prepare(markFinished).run(batchKey);
+        db.prepare(`UPDATE batches SET status = 'completed', total_calls_dispatched = total_calls_scheduled, total_calls_finished = total_calls_scheduled WHERE key = ?`).run(batchKey);
+      })();
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      return performance.now() - t;
+    };
+    const failed = (): number =>
+      (db.prepare(`SELECT count(*) AS n FROM recipients WHERE batch_key = ? AND status = 'failed'`).get(batchKey) as { n: number }).n;
+
+    let markMs = 0;
+    const retryMs: number[] = [];
+    let requeued = 0;
+    let failedCount = 0;
+    try {
+      for (let rep = 0; rep < options.repetitions; rep++) {
+        markMs = mark();
+        failedCount = failed();
+        started = performance.now();
+        const result = await store.batchRetry('default', batch.id, Date.now());
+        retryMs.push(performance.now() - started);
+        if (result.kind !== 'done') throw new Error(`retry bench: batchRetry was ${result.kind}`);
+        if (result.requeued !== failedCount) throw new Error(`retry bench: requeued ${result.requeued}, expected ${failedCount}`);
+        requeued = result.requeued;
+      }
+      const { bytes } = db.prepare(`SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()`).get() as { bytes: number };
+      return { recipients: options.recipients, failed: failedCount, retryMs, requeued, submitMs, markMs, dbBytes: bytes };
+    } finally {
+      db.close();
+    }
+  } finally {
+    await store.close();
+  }
+}
