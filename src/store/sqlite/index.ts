@@ -188,8 +188,7 @@ export class SqliteStore implements Store {
       const inFlight = this.#sql(recipientSql.recipientCancelInFlight).all({ batch_key: batchKey, now }) as { seq: number; attempt_count: number }[];
       const ended = inFlight.length
         ? this.#sql(attemptSql.attemptEndCancelled).run({
-            batch_key: batchKey,
-            rows: JSON.stringify(inFlight.map((r) => [r.seq, r.attempt_count])),
+            rows: JSON.stringify(inFlight.map((r) => [batchKey, r.seq, r.attempt_count])),
             now,
           }).changes
         : 0;

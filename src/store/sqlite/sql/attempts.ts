@@ -11,11 +11,12 @@ FROM json_each(:rows) AS u
 WHERE attempts.batch_key = u.value ->> 0 AND attempts.seq = u.value ->> 1 AND attempts.number = u.value ->> 2`;
 // :batch_key
 export const attemptDeleteByBatch = `DELETE FROM attempts WHERE batch_key = :batch_key`;
-// :batch_key, :rows (JSON [[seq, number]]), :now
+// :rows (JSON [[batch_key, seq, number]]), :now — the keys come from the rows, not a parameter, so
+// that SQLite drives the join from them instead of scanning every attempt of the batch.
 export const attemptEndCancelled = `
 UPDATE attempts SET ended_at = :now, outcome = 'cancelled', reason = 'cancelled'
 FROM json_each(:rows) AS u
-WHERE attempts.batch_key = :batch_key AND attempts.seq = u.value ->> 0 AND attempts.number = u.value ->> 1
+WHERE attempts.batch_key = u.value ->> 0 AND attempts.seq = u.value ->> 1 AND attempts.number = u.value ->> 2
   AND attempts.ended_at IS NULL`;
 // :batch_key, :rows (JSON [[seq, number]]), :provider, :now
 export const attemptInsertMany = `
@@ -30,5 +31,5 @@ SELECT a.* FROM attempts a JOIN json_each(:rows) AS k
 // :batch_key — live attempts of a batch with the process that holds each (for hanging up)
 export const attemptListLiveByBatch = `
 SELECT a.seq, a.number, a.provider, a.provider_call_id, r.lease_owner
-FROM recipients r JOIN attempts a ON a.batch_key = r.batch_key AND a.seq = r.seq AND a.number = r.attempt_count
+FROM recipients r INDEXED BY recipients_leased JOIN attempts a ON a.batch_key = r.batch_key AND a.seq = r.seq AND a.number = r.attempt_count
 WHERE r.batch_key = :batch_key AND r.lease_owner IS NOT NULL`;

@@ -1,5 +1,5 @@
 import { batchTransitions } from '../../../domain/status.js';
-import { sqlList } from './list.js';
+import { sqlIn } from './list.js';
 
 // :key, :rows (JSON [[batch_key, dispatched, finished]]), :now
 export const batchCountersAdd = `
@@ -13,16 +13,16 @@ WHERE batches.key = u.value ->> 0`;
 export const batchCompleteFinished = `
 UPDATE batches SET status = 'completed', updated_at = :now
 WHERE key IN (SELECT value FROM json_each(:keys))
-  AND status IN (${sqlList(batchTransitions.complete.from)})
+  AND ${sqlIn('status', batchTransitions.complete.from)}
   AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.batch_key = batches.key AND r.status = 'pending')
-  AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.batch_key = batches.key AND r.lease_owner IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM recipients r INDEXED BY recipients_leased WHERE r.batch_key = batches.key AND r.lease_owner IS NOT NULL)
 RETURNING key`;
 // :key
 export const batchDelete = `DELETE FROM batches WHERE key = :key`;
 // :key, :status_reason, :now — only from the statuses the state machine lets `fail` leave
 export const batchFail = `
 UPDATE batches SET status = 'failed', status_reason = :status_reason, updated_at = :now
-WHERE key = :key AND status IN (${sqlList(batchTransitions.fail.from)})`;
+WHERE key = :key AND ${sqlIn('status', batchTransitions.fail.from)}`;
 // :workspace_id, :id
 export const batchGet = `SELECT * FROM batches WHERE workspace_id = :workspace_id AND id = :id`;
 // :key
@@ -47,11 +47,13 @@ WHERE workspace_id = :workspace_id
 ORDER BY id DESC LIMIT :limit`;
 // :now — running batches whose start time has come, with how many more calls each may start.
 // Live calls are exactly the leased rows (a CHECK on recipients keeps it so), hence the count.
+// INDEXED BY: without ANALYZE statistics SQLite costs the primary key the same as the partial
+// index and counted by scanning the whole batch on every lease (1.6 s of a 100,000-call dispatch).
 export const batchListDispatchable = `
 SELECT b.key, b.status, b.phone_provider,
-  b.concurrency_limit - (SELECT count(*) FROM recipients r WHERE r.batch_key = b.key AND r.lease_owner IS NOT NULL) AS free
+  b.concurrency_limit - (SELECT count(*) FROM recipients r INDEXED BY recipients_leased WHERE r.batch_key = b.key AND r.lease_owner IS NOT NULL) AS free
 FROM batches b
-WHERE b.status IN (${sqlList(batchTransitions.start.from)}, 'in_progress') AND b.scheduled_at <= :now
+WHERE ${sqlIn('b.status', [...batchTransitions.start.from, 'in_progress'])} AND b.scheduled_at <= :now
 ORDER BY b.key`;
 // :key, :status, :now, :retry_increment
 export const batchSetStatus = `

@@ -1,5 +1,5 @@
 import { inFlightStatuses, recipientTransitions, retryableFailureReasons } from '../../../domain/status.js';
-import { sqlList } from './list.js';
+import { sqlIn } from './list.js';
 
 // SQLite's RETURNING sees only the updated table, so leases return keys and the details follow.
 const leasedColumns = `batch_key, seq, status, attempt_count`;
@@ -22,12 +22,12 @@ WHERE recipients.batch_key = u.value ->> 6
 RETURNING recipients.batch_key, recipients.seq`;
 // :batch_key, :now — live calls end cancelled and their leases are dropped
 export const recipientCancelInFlight = `
-UPDATE recipients SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, updated_at = :now
-WHERE batch_key = :batch_key AND lease_owner IS NOT NULL AND status IN (${sqlList(inFlightStatuses)})
+UPDATE recipients INDEXED BY recipients_leased SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, updated_at = :now
+WHERE batch_key = :batch_key AND lease_owner IS NOT NULL AND ${sqlIn('status', inFlightStatuses)}
 RETURNING seq, attempt_count`;
 // :batch_key, :now
 export const recipientCancelPending = `
-UPDATE recipients SET status = 'cancelled', updated_at = :now WHERE batch_key = :batch_key AND status = 'pending'`;
+UPDATE recipients INDEXED BY recipients_due SET status = 'cancelled', updated_at = :now WHERE batch_key = :batch_key AND status = 'pending'`;
 // :batch_key
 export const recipientDeleteByBatch = `DELETE FROM recipients WHERE batch_key = :batch_key`;
 // :batch_key
@@ -50,7 +50,7 @@ UPDATE recipients SET
 WHERE batch_key = :batch_key
   AND seq IN (
     SELECT seq FROM recipients
-    WHERE batch_key = :batch_key AND status IN (${sqlList(recipientTransitions.dispatch.from)}) AND next_attempt_at <= :now
+    WHERE batch_key = :batch_key AND ${sqlIn('status', recipientTransitions.dispatch.from)} AND next_attempt_at <= :now
     ORDER BY next_attempt_at, seq LIMIT :limit
   )
 RETURNING ${leasedColumns}`;
@@ -82,5 +82,5 @@ ORDER BY r.seq LIMIT :limit`;
 export const recipientRetry = `
 UPDATE recipients SET status = 'pending', reason = NULL, updated_at = :now
 WHERE batch_key = :batch_key
-  AND status IN (${sqlList(recipientTransitions.retry.from)})
-  AND (status = 'voicemail' OR reason IN (${sqlList(retryableFailureReasons)}))`;
+  AND ${sqlIn('status', recipientTransitions.retry.from)}
+  AND (status = 'voicemail' OR ${sqlIn('reason', retryableFailureReasons)})`;
