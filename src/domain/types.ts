@@ -147,6 +147,8 @@ export interface BatchEvent {
   fromStatus: string | null;
   toStatus: string | null;
   reason: string | null;
+  /** Statuses a recipient passed through within this one change. */
+  via: string[];
   count: number;
   at: number;
 }

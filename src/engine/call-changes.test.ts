@@ -15,10 +15,8 @@ describe('CallChangeBuilder', () => {
     const change = builder.change;
     assert.equal(change.fromStatus, 'dispatched');
     assert.equal(change.toStatus, 'completed');
-    assert.deepEqual(
-      change.events.map((e) => `${e.from}->${e.to}`),
-      ['dispatched->initiated', 'initiated->in_progress', 'in_progress->completed'],
-    );
+    assert.deepEqual(change.transitions, ['initiate', 'answer', 'complete']);
+    assert.equal(change.changedAt, 3);
     assert.equal(change.providerCallId, 'CA1');
     assert.equal(change.conversationId, 'conv_test');
     assert.equal(change.answeredAt, 2);
@@ -33,16 +31,13 @@ describe('CallChangeBuilder', () => {
     assert.equal(builder.apply({ event: { kind: 'ended', outcome: 'completed' }, at: 4 }, conv), false);
     assert.equal(builder.change.toStatus, 'failed');
     assert.equal(builder.change.reason, 'busy');
-    assert.equal(builder.change.events.length, 1);
+    assert.deepEqual(builder.change.transitions, ['fail']);
   });
 
   it('infers the answer of a call reported completed without one', () => {
     const builder = new CallChangeBuilder(ref, 'initiated');
     builder.apply({ event: { kind: 'ended', outcome: 'completed' }, at: 5 }, conv);
-    assert.deepEqual(
-      builder.change.events.map((e) => e.type),
-      ['recipient:answer', 'recipient:complete'],
-    );
+    assert.deepEqual(builder.change.transitions, ['answer', 'complete']);
   });
 
   it('has nothing to write when nothing changed', () => {

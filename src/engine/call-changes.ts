@@ -19,7 +19,7 @@ export class CallChangeBuilder {
   readonly #change: CallChange;
 
   constructor(ref: AttemptRef, storedStatus: RecipientStatus) {
-    this.#change = { ...ref, fromStatus: storedStatus, toStatus: storedStatus, events: [] };
+    this.#change = { ...ref, fromStatus: storedStatus, toStatus: storedStatus, transitions: [], changedAt: 0 };
   }
 
   get status(): RecipientStatus {
@@ -36,7 +36,7 @@ export class CallChangeBuilder {
 
   /** Whether anything needs writing. */
   get dirty(): boolean {
-    return this.#change.events.length > 0 || this.#change.providerCallId !== undefined;
+    return this.#change.transitions.length > 0 || this.#change.providerCallId !== undefined;
   }
 
   acknowledge(providerCallId: string): void {
@@ -64,7 +64,7 @@ export class CallChangeBuilder {
         const transition: RecipientTransition =
           event.outcome === 'completed' ? 'complete' : event.outcome === 'voicemail' ? 'voicemail' : 'fail';
         const reason = event.outcome === 'failed' ? event.reason : null;
-        if (!this.#step(transition, at, reason)) return false;
+        if (!this.#step(transition, at)) return false;
         this.#change.endedAt = at;
         this.#change.reason = reason;
         return true;
@@ -72,12 +72,12 @@ export class CallChangeBuilder {
     }
   }
 
-  #step(transition: RecipientTransition, at: number, reason: CallChange['reason'] = null): boolean {
+  #step(transition: RecipientTransition, at: number): boolean {
     const from = this.#change.toStatus;
     if (!canTransitionRecipient(from, transition)) return false;
-    const to = nextRecipientStatus(from, transition);
-    this.#change.events.push({ type: `recipient:${transition}`, from, to, reason: reason ?? null, at });
-    this.#change.toStatus = to;
+    this.#change.toStatus = nextRecipientStatus(from, transition);
+    this.#change.transitions.push(transition);
+    this.#change.changedAt = at;
     return true;
   }
 }

@@ -10,7 +10,7 @@
  * - Set-based operations (submit, cancel, retry) are single statements over the recipient rows,
  *   never one statement per recipient.
  */
-import type { FailureReason, RecipientStatus } from '../domain/status.js';
+import type { FailureReason, RecipientStatus, RecipientTransition } from '../domain/status.js';
 import type {
   Agent,
   Attempt,
@@ -67,23 +67,18 @@ export interface LeasedCall extends AttemptRef {
   dialedAt: number;
 }
 
-export interface CallStatusEvent {
-  type: string;
-  from: RecipientStatus;
-  to: RecipientStatus;
-  reason: FailureReason | null;
-  at: number;
-}
-
 /**
  * What happened to one attempt since the last write, already run through the state machine by
  * the engine and coalesced: the recipient moves from `fromStatus` (what the engine believes is
- * stored) to `toStatus`, with one event per step it took on the way.
+ * stored) to `toStatus` by `transitions`, in order. The store writes it as one compare-and-set
+ * and one event row (the statuses passed through are kept in the event's `via`).
  */
 export interface CallChange extends AttemptRef {
   fromStatus: RecipientStatus;
   toStatus: RecipientStatus;
-  events: CallStatusEvent[];
+  transitions: RecipientTransition[];
+  /** When the last transition happened. */
+  changedAt: number;
   providerCallId?: string;
   answeredAt?: number;
   endedAt?: number;

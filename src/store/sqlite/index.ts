@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { nextBatchStatus, type BatchStatus } from '../../domain/status.js';
+import { nextBatchStatus, recipientTransitions, type BatchStatus } from '../../domain/status.js';
 import type { Agent, Attempt, Batch, BatchEvent, NewBatch, NewRecipient, PhoneNumber, Recipient } from '../../domain/types.js';
 import type {
   AttemptToHangUp,
@@ -360,9 +360,8 @@ export class SqliteStore implements Store {
           provider: providerOverride ?? batch.phone_provider ?? 'whatsapp',
           now,
         });
-        this.#sql(eventSql.eventInsertMany).run({
-          rows: JSON.stringify(rows.map((row) => [batch.key, row.seq, row.attempt_count, 'recipient:dispatch', 'pending', 'dispatched', null, now])),
-        });
+        const insertEvent = this.#sql(eventSql.eventInsertRecipient);
+        for (const row of rows) insertEvent.run(batch.key, row.seq, row.attempt_count, 'recipient:dispatch', 'pending', 'dispatched', null, null, now);
         this.#sql(batchSql.batchCountersAdd).run({ rows: JSON.stringify([[batch.key, rows.length, 0]]), now });
         if (batch.status === 'pending') {
           const status = nextBatchStatus('pending', 'start');
@@ -379,50 +378,41 @@ export class SqliteStore implements Store {
   async callChangesApply(owner: string, changes: CallChange[], now: number): Promise<CallChangeResult> {
     if (changes.length === 0) return { applied: [], lost: [], completedBatchKeys: [] };
     return this.#write(() => {
-      const won = new Set(
-        (
-          this.#sql(recipientSql.recipientApplyChanges).all({
-            owner,
-            now,
-            rows: JSON.stringify(
-              changes.map((c) => [
-                c.seq,
-                c.fromStatus,
-                c.toStatus,
-                c.toStatus === 'failed' ? (c.reason ?? 'provider_error') : null,
-                c.endedAt !== undefined,
-                c.attemptNumber,
-                c.batchKey,
-              ]),
-            ),
-          }) as { batch_key: number; seq: number }[]
-        ).map((row) => `${row.batch_key}:${row.seq}`),
-      );
-      const applied = changes.filter((c) => won.has(`${c.batchKey}:${c.seq}`));
-      const lost = changes.filter((c) => !won.has(`${c.batchKey}:${c.seq}`));
-      if (applied.length === 0) return { applied, lost, completedBatchKeys: [] };
-      this.#sql(attemptSql.attemptApplyChanges).run({
-        rows: JSON.stringify(
-          applied.map((c) => [
-            c.batchKey,
-            c.seq,
-            c.attemptNumber,
-            c.providerCallId ?? null,
-            c.answeredAt ?? null,
-            c.endedAt ?? null,
-            c.endedAt === undefined ? null : c.toStatus,
-            c.reason ?? null,
-            c.conversationId ?? null,
-          ]),
-        ),
-      });
-      const events: unknown[] = [];
+      const casRecipient = this.#sql(recipientSql.recipientApplyChange);
+      const updateAttempt = this.#sql(attemptSql.attemptApplyChange);
+      const insertEvent = this.#sql(eventSql.eventInsertRecipient);
+      const applied: CallChange[] = [];
+      const lost: CallChange[] = [];
       const finishedByBatch = new Map<number, number>();
-      for (const c of applied) {
-        for (const e of c.events) events.push([c.batchKey, c.seq, c.attemptNumber, e.type, e.from, e.to, e.reason, e.at]);
-        finishedByBatch.set(c.batchKey, (finishedByBatch.get(c.batchKey) ?? 0) + (c.endedAt === undefined ? 0 : 1));
+      for (const c of changes) {
+        const ends = c.endedAt !== undefined;
+        const reason = c.toStatus === 'failed' ? (c.reason ?? 'provider_error') : null;
+        const won = casRecipient.run(c.toStatus, reason, ends ? 1 : 0, ends ? 1 : 0, now, c.batchKey, c.seq, c.fromStatus, owner, c.attemptNumber).changes;
+        if (won === 0) {
+          lost.push(c);
+          continue;
+        }
+        applied.push(c);
+        updateAttempt.run(
+          c.providerCallId ?? null,
+          c.answeredAt ?? null,
+          c.endedAt ?? null,
+          ends ? c.toStatus : null,
+          c.reason ?? null,
+          c.conversationId ?? null,
+          c.batchKey,
+          c.seq,
+          c.attemptNumber,
+        );
+        const last = c.transitions[c.transitions.length - 1];
+        if (last) {
+          const via = c.transitions.slice(0, -1).map((transition) => recipientTransitions[transition].to);
+          const type = `recipient:${last}`;
+          insertEvent.run(c.batchKey, c.seq, c.attemptNumber, type, c.fromStatus, c.toStatus, reason, via.length ? via.join('>') : null, c.changedAt);
+        }
+        finishedByBatch.set(c.batchKey, (finishedByBatch.get(c.batchKey) ?? 0) + (ends ? 1 : 0));
       }
-      if (events.length) this.#sql(eventSql.eventInsertMany).run({ rows: JSON.stringify(events) });
+      if (applied.length === 0) return { applied, lost, completedBatchKeys: [] };
       this.#sql(batchSql.batchCountersAdd).run({ rows: JSON.stringify([...finishedByBatch].map(([key, n]) => [key, 0, n])), now });
       const ended = [...finishedByBatch].filter(([, n]) => n > 0).map(([key]) => key);
       const completedBatchKeys = ended.length ? this.#completeFinishedBatches(ended, now) : [];
@@ -443,7 +433,7 @@ export class SqliteStore implements Store {
       }) as AttemptRow[];
       const byKey = new Map(attempts.map((a) => [`${a.batch_key}:${a.seq}`, a]));
       this.#sql(eventSql.eventInsertMany).run({
-        rows: JSON.stringify(rows.map((row) => [row.batch_key, row.seq, row.attempt_count, 'recipient:reclaim', row.status, row.status, null, now])),
+        rows: JSON.stringify(rows.map((row) => [row.batch_key, row.seq, row.attempt_count, 'recipient:reclaim', row.status, row.status, null, null, now])),
       });
       return this.#withDetails(
         rows,
@@ -497,13 +487,10 @@ export class SqliteStore implements Store {
     dialedAtOf: (row: LeasedRow) => number,
     providerCallIdOf: (row: LeasedRow) => string | null = () => null,
   ): LeasedCall[] {
-    const details = this.#sql(recipientSql.recipientDetailListByKeys).all({
-      rows: JSON.stringify(rows.map((row) => [row.batch_key, row.seq])),
-    }) as RecipientDetailRow[];
-    const byKey = new Map(details.map((d) => [`${d.batch_key}:${d.seq}`, d]));
+    const getDetail = this.#sql(recipientSql.recipientDetailGet);
     const batchIds = new Map<number, string>();
     return rows.map((row) => {
-      const detail = byKey.get(`${row.batch_key}:${row.seq}`)!;
+      const detail = getDetail.get(row.batch_key, row.seq) as RecipientDetailRow;
       let batchId = batchIds.get(row.batch_key);
       if (batchId === undefined) {
         batchId = this.#batchByKey(row.batch_key).id;

@@ -113,6 +113,7 @@ export interface EventRow {
   from_status: string | null;
   to_status: string | null;
   reason: string | null;
+  via: string | null;
   count: number;
   at: number;
 }
@@ -235,6 +236,7 @@ export function decodeEvent(row: EventRow): BatchEvent {
     fromStatus: row.from_status,
     toStatus: row.to_status,
     reason: row.reason,
+    via: row.via === null ? [] : row.via.split('>'),
     count: row.count,
     at: row.at,
   };

@@ -27,6 +27,7 @@ export function registerEvents(app: FastifyInstance, services: Services): void {
           from_status: event.fromStatus,
           to_status: event.toStatus,
           reason: event.reason,
+          via: event.via,
           count: event.count,
           at_ms: event.at,
         })),

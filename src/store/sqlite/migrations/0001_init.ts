@@ -126,7 +126,10 @@ CREATE TABLE attempts (
   CHECK ((outcome IS NULL) = (ended_at IS NULL))
 ) STRICT, WITHOUT ROWID;
 
--- Append-only: every status change and every set-based operation (with its count).
+-- Append-only: every status change and every set-based operation (with its count). A recipient
+-- change written in one compare-and-set is one row, from its old to its new status; \`via\` lists
+-- the statuses it passed through on the way (e.g. 'initiated>in_progress' for a call that was
+-- initiated, answered and ended between two group commits).
 CREATE TABLE events (
   id             INTEGER PRIMARY KEY,
   batch_key      INTEGER NOT NULL,
@@ -136,6 +139,7 @@ CREATE TABLE events (
   from_status    TEXT,
   to_status      TEXT,
   reason         TEXT,
+  via            TEXT,
   count          INTEGER NOT NULL DEFAULT 1,
   at             INTEGER NOT NULL
 ) STRICT;

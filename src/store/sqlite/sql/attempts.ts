@@ -1,14 +1,14 @@
-// :rows (JSON [[batch_key, seq, number, provider_call_id, answered_at, ended_at, outcome, reason, conversation_id]])
-export const attemptApplyChanges = `
+// ? provider_call_id, answered_at, ended_at, outcome, reason, conversation_id (each null when
+// unchanged), batch_key, seq, number — positional for speed (see recipientApplyChange)
+export const attemptApplyChange = `
 UPDATE attempts SET
-  provider_call_id = coalesce(u.value ->> 3, attempts.provider_call_id),
-  answered_at = coalesce(u.value ->> 4, attempts.answered_at),
-  ended_at = coalesce(u.value ->> 5, attempts.ended_at),
-  outcome = coalesce(u.value ->> 6, attempts.outcome),
-  reason = coalesce(u.value ->> 7, attempts.reason),
-  conversation_id = coalesce(u.value ->> 8, attempts.conversation_id)
-FROM json_each(:rows) AS u
-WHERE attempts.batch_key = u.value ->> 0 AND attempts.seq = u.value ->> 1 AND attempts.number = u.value ->> 2`;
+  provider_call_id = coalesce(?, provider_call_id),
+  answered_at = coalesce(?, answered_at),
+  ended_at = coalesce(?, ended_at),
+  outcome = coalesce(?, outcome),
+  reason = coalesce(?, reason),
+  conversation_id = coalesce(?, conversation_id)
+WHERE batch_key = ? AND seq = ? AND number = ?`;
 // :batch_key
 export const attemptDeleteByBatch = `DELETE FROM attempts WHERE batch_key = :batch_key`;
 // :rows (JSON [[batch_key, seq, number]]), :now — the keys come from the rows, not a parameter, so

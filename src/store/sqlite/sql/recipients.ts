@@ -4,22 +4,19 @@ import { sqlIn } from './list.js';
 // SQLite's RETURNING sees only the updated table, so leases return keys and the details follow.
 const leasedColumns = `batch_key, seq, status, attempt_count`;
 
-// :rows (JSON [[seq, from, to, reason, ends_lease, attempt_number, batch_key]]), :owner, :now
-// Compare-and-set: a row whose status, lease or attempt moved on since the engine read it is left alone.
-export const recipientApplyChanges = `
+// ? to_status, reason, ends_lease (0/1), ends_lease again, now, batch_key, seq, from_status, owner, attempt_number
+// Compare-and-set: a row whose status, lease or attempt moved on since the engine read it is left
+// alone. One row per statement inside the group commit, with positional parameters: 3.5 µs a row,
+// against 5.5 µs driven by json_each and 3x that with named parameters (better-sqlite3 binds
+// names slowly), which is what the dispatcher's throughput rests on.
+export const recipientApplyChange = `
 UPDATE recipients SET
-  status = u.value ->> 2,
-  reason = u.value ->> 3,
-  lease_owner = CASE WHEN u.value ->> 4 THEN NULL ELSE recipients.lease_owner END,
-  lease_expires_at = CASE WHEN u.value ->> 4 THEN NULL ELSE recipients.lease_expires_at END,
-  updated_at = :now
-FROM json_each(:rows) AS u
-WHERE recipients.batch_key = u.value ->> 6
-  AND recipients.seq = u.value ->> 0
-  AND recipients.status = u.value ->> 1
-  AND recipients.lease_owner = :owner
-  AND recipients.attempt_count = u.value ->> 5
-RETURNING recipients.batch_key, recipients.seq`;
+  status = ?,
+  reason = ?,
+  lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,
+  lease_expires_at = CASE WHEN ? THEN NULL ELSE lease_expires_at END,
+  updated_at = ?
+WHERE batch_key = ? AND seq = ? AND status = ? AND lease_owner = ? AND attempt_count = ?`;
 // :batch_key, :now — live calls end cancelled and their leases are dropped
 export const recipientCancelInFlight = `
 UPDATE recipients INDEXED BY recipients_leased SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, updated_at = :now
@@ -61,9 +58,9 @@ WHERE (batch_key, seq) IN (
     SELECT batch_key, seq FROM recipients WHERE lease_owner IS NOT NULL AND lease_expires_at <= :now LIMIT :limit
   )
 RETURNING ${leasedColumns}`;
-// :rows (JSON [[batch_key, seq]])
-export const recipientDetailListByKeys = `
-SELECT d.* FROM recipient_details d JOIN json_each(:rows) AS k ON d.batch_key = k.value ->> 0 AND d.seq = k.value ->> 1`;
+// ? batch_key, seq — positional: it runs once per leased call (see recipientApplyChange)
+export const recipientDetailGet = `
+SELECT external_id, phone_number, whatsapp_user_id, client_data FROM recipient_details WHERE batch_key = ? AND seq = ?`;
 // :owner, :lease_until
 export const recipientLeaseRenew = `
 UPDATE recipients SET lease_expires_at = :lease_until WHERE lease_owner = :owner RETURNING batch_key, seq`;
