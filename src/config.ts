@@ -29,6 +29,12 @@ export const ConfigSchema = Type.Object({
   defaultConcurrency: Type.Integer({ minimum: 1 }),
   /** REDIAL_RINGING_TIMEOUT_SECS — ring time before giving up when the batch sets none. */
   defaultRingingTimeoutSecs: Type.Integer({ minimum: 1, maximum: 600 }),
+  /**
+   * REDIAL_LEASE_CHUNK — most recipients leased (and calls started) in one transaction. Larger
+   * chunks mean fewer commits when calls end fast (100,000 calls at time scale 0: 15,800 calls/s
+   * with 500, 22,300 with 2,000, 25,400 with 4,000); at real call lengths it hardly matters.
+   */
+  leaseChunk: Type.Integer({ minimum: 1, maximum: 20000 }),
   /** REDIAL_LEASE_TTL_SECS — how long a dead process's calls stay leased before another process reclaims them. */
   leaseTtlSecs: Type.Number({ exclusiveMinimum: 0 }),
   /** REDIAL_DRAIN_TIMEOUT_SECS — on SIGTERM, how long live calls may take to finish before the process exits. */
@@ -60,6 +66,7 @@ export const defaultConfig = {
   bodyLimitMb: 64,
   defaultConcurrency: 20,
   defaultRingingTimeoutSecs: 60,
+  leaseChunk: 2000,
   leaseTtlSecs: 30,
   drainTimeoutSecs: 30,
   pollIntervalMs: 250,
@@ -79,6 +86,7 @@ export const configEnv: Record<keyof Config, string> = {
   bodyLimitMb: 'REDIAL_BODY_LIMIT_MB',
   defaultConcurrency: 'REDIAL_DEFAULT_CONCURRENCY',
   defaultRingingTimeoutSecs: 'REDIAL_RINGING_TIMEOUT_SECS',
+  leaseChunk: 'REDIAL_LEASE_CHUNK',
   leaseTtlSecs: 'REDIAL_LEASE_TTL_SECS',
   drainTimeoutSecs: 'REDIAL_DRAIN_TIMEOUT_SECS',
   pollIntervalMs: 'REDIAL_POLL_INTERVAL_MS',

@@ -51,7 +51,7 @@ export async function startServer({ config, logger, clock = systemClock, onKeyGe
     logger,
     owner,
     leaseTtlMs: config.leaseTtlSecs * 1000,
-    leaseChunk: 500,
+    leaseChunk: config.leaseChunk,
     pollIntervalMs: config.pollIntervalMs,
     defaultRingingTimeoutSecs: config.defaultRingingTimeoutSecs,
     simulate: config.simulate,

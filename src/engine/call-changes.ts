@@ -19,7 +19,17 @@ export class CallChangeBuilder {
   readonly #change: CallChange;
 
   constructor(ref: AttemptRef, storedStatus: RecipientStatus) {
-    this.#change = { ...ref, fromStatus: storedStatus, toStatus: storedStatus, transitions: [], changedAt: 0 };
+    // Only the three key fields: the ref handed in is often a whole leased call, and copying all of it cost
+    // 7 µs a call at 100,000 calls.
+    this.#change = {
+      batchKey: ref.batchKey,
+      seq: ref.seq,
+      attemptNumber: ref.attemptNumber,
+      fromStatus: storedStatus,
+      toStatus: storedStatus,
+      transitions: [],
+      changedAt: 0,
+    };
   }
 
   get status(): RecipientStatus {

@@ -23,6 +23,7 @@ export function serveCommand(): Command {
     .addOption(option('--body-limit-mb <mb>', 'bodyLimitMb', 'largest request body in MiB'))
     .addOption(option('--default-concurrency <n>', 'defaultConcurrency', 'calls at once for a batch without target_concurrency_limit'))
     .addOption(option('--ringing-timeout-secs <secs>', 'defaultRingingTimeoutSecs', 'ring time when a batch sets none'))
+    .addOption(option('--lease-chunk <n>', 'leaseChunk', 'most recipients leased in one transaction'))
     .addOption(option('--lease-ttl-secs <secs>', 'leaseTtlSecs', 'how long a dead process keeps its calls leased'))
     .addOption(option('--drain-timeout-secs <secs>', 'drainTimeoutSecs', 'on SIGTERM, how long live calls may take to finish'))
     .addOption(option('--poll-interval-ms <ms>', 'pollIntervalMs', 'how often to look for due recipients'))
@@ -42,6 +43,7 @@ export function serveCommand(): Command {
           bodyLimitMb: flags.bodyLimitMb,
           defaultConcurrency: flags.defaultConcurrency,
           defaultRingingTimeoutSecs: flags.ringingTimeoutSecs,
+          leaseChunk: flags.leaseChunk,
           leaseTtlSecs: flags.leaseTtlSecs,
           drainTimeoutSecs: flags.drainTimeoutSecs,
           pollIntervalMs: flags.pollIntervalMs,
