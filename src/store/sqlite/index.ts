@@ -29,7 +29,7 @@ import {
   type PhoneNumberRow,
   type RecipientDetailRow,
   type RecipientRow,
-} from './rows.js';
+} from '../rows.js';
 import * as agentSql from './sql/agents.js';
 import * as attemptSql from './sql/attempts.js';
 import * as batchSql from './sql/batches.js';

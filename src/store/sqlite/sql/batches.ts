@@ -1,5 +1,5 @@
 import { batchTransitions } from '../../../domain/status.js';
-import { sqlIn } from './list.js';
+import { sqlIn } from '../../sql-list.js';
 
 // :key, :rows (JSON [[batch_key, dispatched, finished]]), :now
 export const batchCountersAdd = `

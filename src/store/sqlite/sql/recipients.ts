@@ -1,5 +1,5 @@
 import { inFlightStatuses, recipientTransitions, retryableFailureReasons } from '../../../domain/status.js';
-import { sqlIn } from './list.js';
+import { sqlIn } from '../../sql-list.js';
 
 // SQLite's RETURNING sees only the updated table, so leases return keys and the details follow.
 const leasedColumns = `batch_key, seq, status, attempt_count`;

@@ -1,9 +1,11 @@
 /**
  * Row types mirror the snake_case columns and never leave `src/store/`; the decoders turn them
- * into the camelCase domain types the rest of redial sees.
+ * into the camelCase domain types the rest of redial sees. Both dialects hand rows over in this
+ * one shape: JSON columns as text (the Postgres pool is told not to parse jsonb) and booleans
+ * as SQLite's 0/1 or Postgres's true/false.
  */
-import type { BatchStatus, FailureReason, RecipientStatus } from '../../domain/status.js';
-import type { Agent, Attempt, Batch, BatchEvent, JsonObject, PhoneNumber, PhoneProvider, Recipient } from '../../domain/types.js';
+import type { BatchStatus, FailureReason, RecipientStatus } from '../domain/status.js';
+import type { Agent, Attempt, Batch, BatchEvent, JsonObject, PhoneNumber, PhoneProvider, Recipient } from '../domain/types.js';
 
 export interface AgentRow {
   id: string;
@@ -25,8 +27,8 @@ export interface PhoneNumberRow {
   phone_number: string;
   label: string;
   agent_id: string | null;
-  supports_inbound: number | null;
-  supports_outbound: number | null;
+  supports_inbound: boolean | number | null;
+  supports_outbound: boolean | number | null;
   config: string;
   secrets: string;
   created_at: number;
@@ -126,8 +128,8 @@ export function textOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
 }
 
-function boolOrNull(value: number | null): boolean | null {
-  return value === null ? null : value !== 0;
+function boolOrNull(value: boolean | number | null): boolean | null {
+  return value === null ? null : Boolean(value);
 }
 
 export function decodeAgent(row: AgentRow): Agent {

@@ -1,0 +1,63 @@
+import { batchTransitions } from '../../../domain/status.js';
+import { sqlIn } from '../../sql-list.js';
+
+// $1 batch_keys bigint[], $2 dispatched int[], $3 finished int[], $4 now
+export const batchCountersAdd = `
+UPDATE batches b SET
+  total_calls_dispatched = b.total_calls_dispatched + u.dispatched,
+  total_calls_finished = b.total_calls_finished + u.finished,
+  updated_at = $4
+FROM unnest($1::bigint[], $2::int[], $3::int[]) AS u(key, dispatched, finished)
+WHERE b.key = u.key`;
+// $1 batch_keys bigint[], $2 now — batches with no open recipient left become completed
+export const batchCompleteFinished = `
+UPDATE batches SET status = 'completed', updated_at = $2
+WHERE key = ANY($1::bigint[])
+  AND ${sqlIn('status', batchTransitions.complete.from)}
+  AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.batch_key = batches.key AND r.status = 'pending')
+  AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.batch_key = batches.key AND r.lease_owner IS NOT NULL)
+RETURNING key`;
+// $1 key
+export const batchDelete = `DELETE FROM batches WHERE key = $1`;
+// $1 key, $2 status_reason, $3 now
+export const batchFail = `
+UPDATE batches SET status = 'failed', status_reason = $2, updated_at = $3
+WHERE key = $1 AND ${sqlIn('status', batchTransitions.fail.from)}`;
+// $1 workspace_id, $2 id
+export const batchGet = `SELECT * FROM batches WHERE workspace_id = $1 AND id = $2`;
+// $1 workspace_id, $2 id — locks the batch row: cancel, retry and delete serialise on it
+export const batchGetForUpdate = `SELECT * FROM batches WHERE workspace_id = $1 AND id = $2 FOR UPDATE`;
+// $1 key
+export const batchGetByKey = `SELECT * FROM batches WHERE key = $1`;
+// $1 workspace_id, $2 idempotency_key
+export const batchGetByIdempotencyKey = `SELECT * FROM batches WHERE workspace_id = $1 AND idempotency_key = $2`;
+// $1 id … $20 created_at (the columns in order)
+export const batchInsert = `
+INSERT INTO batches (id, workspace_id, name, agent_id, agent_name, phone_number_id, phone_provider, whatsapp_params, branch_id,
+  environment, timezone, scheduled_at, status, telephony_call_config, target_concurrency_limit, concurrency_limit,
+  total_calls_scheduled, dynamic_variable_names, idempotency_key, request_hash, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $15, $16, $17, $18, $19, $20, $20)
+ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+RETURNING key`;
+// $1 workspace_id, $2 before (id or null), $3 agent_id (or null), $4 limit
+export const batchList = `
+SELECT * FROM batches
+WHERE workspace_id = $1 AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR agent_id = $3)
+ORDER BY id DESC LIMIT $4`;
+// $1 now — running batches whose start time has come, locked for this lease. SKIP LOCKED: a
+// batch another process is leasing from right now is left to it, so two processes never count
+// a batch's live calls at the same time, which is what keeps target_concurrency_limit exact
+// across processes.
+export const batchListDispatchable = `
+SELECT b.key, b.status, b.phone_provider, b.concurrency_limit
+FROM batches b
+WHERE ${sqlIn('b.status', [...batchTransitions.start.from, 'in_progress'])} AND b.scheduled_at <= $1
+ORDER BY b.key
+FOR UPDATE SKIP LOCKED`;
+// $1 batch_key
+export const batchLiveCount = `SELECT count(*)::int AS live FROM recipients WHERE batch_key = $1 AND lease_owner IS NOT NULL`;
+// $1 batch_keys bigint[] — locks batch rows in key order before recipient rows, the order every
+// writer uses, so concurrent cancels and group commits cannot deadlock
+export const batchLockKeys = `SELECT key FROM batches WHERE key = ANY($1::bigint[]) ORDER BY key FOR UPDATE`;
+// $1 key, $2 status, $3 now, $4 retry_increment
+export const batchSetStatus = `UPDATE batches SET status = $2, retry_count = retry_count + $4, updated_at = $3 WHERE key = $1`;
