@@ -13,6 +13,8 @@ export const ConfigSchema = Type.Object({
   host: Type.String({ minLength: 1 }),
   /** REDIAL_DATA_DIR — the SQLite file and the generated API key live here. */
   dataDir: Type.String({ minLength: 1 }),
+  /** DATABASE_URL — postgres://… to keep everything in PostgreSQL (many processes may share it); SQLite in the data dir when absent. */
+  databaseUrl: Type.Union([Type.String({ pattern: '^postgres(ql)?://' }), Type.Null()]),
   /** REDIAL_API_KEY — the key clients send as `xi-api-key`; generated and kept in the data dir when absent. */
   apiKey: Type.Union([Type.String({ minLength: 8 }), Type.Null()]),
   /** REDIAL_SIMULATE=1 — every call goes to the built-in simulator whatever the phone number's provider. */
@@ -58,6 +60,7 @@ export const defaultConfig = {
   port: 8000,
   host: '127.0.0.1',
   dataDir: './.redial',
+  databaseUrl: null,
   apiKey: null,
   simulate: false,
   simTimeScale: 1,
@@ -78,6 +81,7 @@ export const configEnv: Record<keyof Config, string> = {
   port: 'PORT',
   host: 'HOST',
   dataDir: 'REDIAL_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
   apiKey: 'REDIAL_API_KEY',
   simulate: 'REDIAL_SIMULATE',
   simTimeScale: 'REDIAL_SIM_TIME_SCALE',

@@ -1,5 +1,8 @@
 /**
  * Puts one redial process together: store, dispatcher (with its providers), services and API.
+ * A process has a role: `all` (API and dispatcher, `redial serve`), `api` (`serve --no-dispatch`)
+ * or `worker` (dispatcher only, `redial worker`). Any number of each may share one PostgreSQL
+ * database; every limit they must keep together is kept in the database.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,23 +14,30 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { newRandomId } from './domain/ids.js';
 import { AgentService } from './engine/agent-service.js';
-import { BatchService } from './engine/batch-service.js';
+import { BatchService, type DispatchControl } from './engine/batch-service.js';
 import { Dispatcher } from './engine/dispatcher.js';
 import { PhoneNormaliser } from './engine/phone-normaliser.js';
 import { PhoneNumberService } from './engine/phone-number-service.js';
+import { openPostgresStore } from './store/postgres/index.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
-import { createProviderRegistry } from './telephony/registry.js';
+import type { CallEventSink } from './telephony/provider.js';
+import { createProviderRegistry, type ProviderRegistry } from './telephony/registry.js';
 import { SimulatedProvider } from './telephony/simulated/provider.js';
 
 export const defaultWorkspaceId = 'default';
 
+export type ProcessRole = 'all' | 'api' | 'worker';
+
 export interface RunningServer {
-  app: FastifyInstance;
+  role: ProcessRole;
   store: Store;
-  dispatcher: Dispatcher;
-  url: string;
-  apiKey: string;
+  /** Null in an API-only process. */
+  dispatcher: Dispatcher | null;
+  /** Null in a worker. */
+  app: FastifyInstance | null;
+  url: string | null;
+  apiKey: string | null;
   /** Drains the dispatcher (up to the drain timeout), closes the API and the store. */
   close(): Promise<void>;
 }
@@ -35,84 +45,98 @@ export interface RunningServer {
 export interface StartOptions {
   config: Config;
   logger: Logger;
+  role?: ProcessRole;
   clock?: Clock;
   /** Called once with a newly generated API key, so the CLI can print it. */
   onKeyGenerated?: (apiKey: string, path: string) => void;
 }
 
-export async function startServer({ config, logger, clock = systemClock, onKeyGenerated }: StartOptions): Promise<RunningServer> {
+export async function startServer({ config, logger, role = 'all', clock = systemClock, onKeyGenerated }: StartOptions): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true });
-  const apiKey = config.apiKey ?? loadOrCreateApiKey(config.dataDir, onKeyGenerated);
-  const store = openSqliteStore({ filename: join(config.dataDir, 'redial.db') });
+  const store = config.databaseUrl
+    ? await openPostgresStore({ connectionString: config.databaseUrl })
+    : openSqliteStore({ filename: join(config.dataDir, 'redial.db') });
   const owner = `${process.pid}-${newRandomId('w', 8)}`;
-  const dispatcher = new Dispatcher({
-    store,
-    clock,
-    logger,
-    owner,
-    leaseTtlMs: config.leaseTtlSecs * 1000,
-    leaseChunk: config.leaseChunk,
-    pollIntervalMs: config.pollIntervalMs,
-    defaultRingingTimeoutSecs: config.defaultRingingTimeoutSecs,
-    simulate: config.simulate,
-    makeProviders: (sink) =>
-      createProviderRegistry({
-        sink,
-        simulate: config.simulate,
-        factories: {
-          simulated: (eventSink) =>
-            new SimulatedProvider({
-              clock,
-              logger: logger.child({ provider: 'simulated' }),
-              seed: config.simSeed,
-              sink: eventSink,
-              timeScale: config.simTimeScale,
-              ...(config.simDialLog ? { dialLogPath: config.simDialLog } : {}),
-            }),
-        },
-      }),
-  });
-  const phoneNormaliser = new PhoneNormaliser();
-  const batches = new BatchService({
-    store,
-    phoneNormaliser,
-    clock,
-    logger,
-    defaultConcurrency: config.defaultConcurrency,
-    dispatch: {
-      wake: () => dispatcher.wake(),
-      hangUp: (attempts) => dispatcher.hangUp(attempts.filter((attempt) => attempt.leaseOwner === owner)),
-      canDial: (phoneNumber) => dispatcher.providers.supports(phoneNumber?.provider ?? null),
-    },
-  });
+  const makeProviders = (sink: CallEventSink): ProviderRegistry =>
+    createProviderRegistry({
+      sink,
+      simulate: config.simulate,
+      factories: {
+        simulated: (eventSink) =>
+          new SimulatedProvider({
+            clock,
+            logger: logger.child({ provider: 'simulated' }),
+            seed: config.simSeed,
+            sink: eventSink,
+            timeScale: config.simTimeScale,
+            ...(config.simDialLog ? { dialLogPath: config.simDialLog } : {}),
+          }),
+      },
+    });
+  const dispatcher =
+    role === 'api'
+      ? null
+      : new Dispatcher({
+          store,
+          clock,
+          logger,
+          owner,
+          leaseTtlMs: config.leaseTtlSecs * 1000,
+          leaseChunk: config.leaseChunk,
+          pollIntervalMs: config.pollIntervalMs,
+          defaultRingingTimeoutSecs: config.defaultRingingTimeoutSecs,
+          simulate: config.simulate,
+          makeProviders,
+        });
+
+  let app: FastifyInstance | null = null;
+  let apiKey: string | null = null;
+  let url: string | null = null;
   let ready = false;
-  const app = buildApp({
-    logger,
-    services: { agents: new AgentService(store, clock), batches, phoneNumbers: new PhoneNumberService(store, clock) },
-    apiKeys: [{ apiKey, workspaceId: defaultWorkspaceId }],
-    bodyLimitBytes: Math.floor(config.bodyLimitMb * 1024 * 1024),
-    isReady: () => ready,
-  });
-  await app.listen({ port: config.port, host: config.host });
-  dispatcher.start();
+  const phoneNormaliser = new PhoneNormaliser();
+  if (role !== 'worker') {
+    apiKey = config.apiKey ?? loadOrCreateApiKey(config.dataDir, onKeyGenerated);
+    // Without a dispatcher here, the providers only answer which numbers can be dialed; the
+    // workers hang up cancelled calls when their lease renewal finds them gone.
+    const providers = dispatcher?.providers ?? makeProviders({ report: () => undefined });
+    const dispatch: DispatchControl = {
+      wake: () => dispatcher?.wake(),
+      hangUp: async (attempts) => dispatcher?.hangUp(attempts.filter((attempt) => attempt.leaseOwner === owner)),
+      canDial: (phoneNumber) => providers.supports(phoneNumber?.provider ?? null),
+    };
+    app = buildApp({
+      logger,
+      services: {
+        agents: new AgentService(store, clock),
+        batches: new BatchService({ store, clock, logger, defaultConcurrency: config.defaultConcurrency, phoneNormaliser, dispatch }),
+        phoneNumbers: new PhoneNumberService(store, clock),
+      },
+      apiKeys: [{ apiKey, workspaceId: defaultWorkspaceId }],
+      bodyLimitBytes: Math.floor(config.bodyLimitMb * 1024 * 1024),
+      isReady: () => ready,
+    });
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  }
+  dispatcher?.start();
   ready = true;
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, dataDir: config.dataDir, simulate: config.simulate, owner }, 'server:ready');
+  logger.info({ role, url, store: store.dialect, simulate: config.simulate, owner }, 'server:ready');
 
   let closing: Promise<void> | null = null;
   return {
-    app,
+    role,
     store,
     dispatcher,
+    app,
     url,
     apiKey,
     close: () => {
       closing ??= (async () => {
         ready = false;
-        await dispatcher.stop(config.drainTimeoutSecs * 1000);
-        await app.close();
+        await dispatcher?.stop(config.drainTimeoutSecs * 1000);
+        await app?.close();
         await phoneNormaliser.close();
         await store.close();
         logger.info('server:stopped');
@@ -126,7 +150,13 @@ function loadOrCreateApiKey(dataDir: string, onKeyGenerated?: (apiKey: string, p
   const path = join(dataDir, 'api-key');
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
   const apiKey = `rdl_${randomBytes(24).toString('base64url')}`;
-  writeFileSync(path, `${apiKey}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    writeFileSync(path, `${apiKey}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process sharing the data dir wrote it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(path, 'utf8').trim();
+    throw error;
+  }
   onKeyGenerated?.(apiKey, path);
   return apiKey;
 }

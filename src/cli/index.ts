@@ -1,8 +1,9 @@
 import { Command } from 'commander';
-import { serveCommand } from './commands/serve.js';
+import { serveCommand, workerCommand } from './commands/serve.js';
 
 const program = new Command('redial')
   .description('Self-hosted outbound batch calling with an ElevenLabs-compatible API')
-  .addCommand(serveCommand());
+  .addCommand(serveCommand())
+  .addCommand(workerCommand());
 
 await program.parseAsync(process.argv);

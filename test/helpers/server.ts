@@ -12,6 +12,9 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 
 export interface TestServer extends RunningServer {
+  url: string;
+  apiKey: string;
+  dispatcher: NonNullable<RunningServer['dispatcher']>;
   dataDir: string;
   /** fetch against the server with the API key set. */
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
@@ -35,10 +38,15 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     {},
   );
   const server = await startServer({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const url = server.url!;
+  const apiKey = server.apiKey!;
   return {
     ...server,
+    url,
+    apiKey,
+    dispatcher: server.dispatcher!,
     dataDir,
-    api: (path, init = {}) => apiFetch(server.url, server.apiKey, path, init),
+    api: (path, init = {}) => apiFetch(url, apiKey, path, init),
     stop: async () => {
       await server.close();
       if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });

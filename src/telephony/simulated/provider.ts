@@ -81,6 +81,9 @@ export class SimulatedProvider implements Provider {
     if (!last) return { kind: 'unknown' };
     const endsAt = call.dialedAt + last.offsetMs;
     if (endsAt <= now && last.event.kind === 'ended') {
+      // The far end learns here that the process that followed this call died; its log records
+      // the end when it happened, as a carrier's own records would.
+      this.#log({ t: 'end', at: endsAt, call: call.providerCallId, how: last.event.outcome, reconciled: true });
       return { kind: 'ended', event: last.event, at: endsAt };
     }
     const answered = steps.some((step) => step.event.kind === 'answered' && call.dialedAt + step.offsetMs <= now);
