@@ -101,7 +101,23 @@ export async function startServer({ config, logger, role = 'all', clock = system
     const providers = dispatcher?.providers ?? makeProviders({ report: () => undefined });
     const dispatch: DispatchControl = {
       wake: () => dispatcher?.wake(),
-      hangUp: async (attempts) => dispatcher?.hangUp(attempts.filter((attempt) => attempt.leaseOwner === owner)),
+      hangUp: async (attempts) => {
+        await dispatcher?.hangUp(attempts.filter((attempt) => attempt.leaseOwner === owner));
+        // A live process hangs up its own calls when its lease renewal finds them gone; a call
+        // whose process died (its lease ran out) has nobody else to end it.
+        const now = clock.now();
+        const orphaned = attempts.filter(
+          (attempt) => attempt.leaseOwner !== owner && attempt.providerCallId !== null && (attempt.leaseExpiresAt ?? 0) <= now,
+        );
+        await Promise.all(
+          orphaned.map((attempt) =>
+            providers
+              .byName(attempt.provider)
+              ?.hangUp({ providerCallId: attempt.providerCallId! })
+              .catch((error: unknown) => logger.warn({ err: error, batchKey: attempt.batchKey, seq: attempt.seq }, 'batch:hang_up_failed')),
+          ),
+        );
+      },
       canDial: (phoneNumber) => providers.supports(phoneNumber?.provider ?? null),
     };
     app = buildApp({

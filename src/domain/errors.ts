@@ -14,6 +14,7 @@ export interface ValidationIssue {
 export const errorCodes = {
   agent_in_use: 409,
   batch_cancelled: 409,
+  batch_cannot_run: 409,
   batch_finished: 409,
   batch_not_found: 404,
   agent_not_found: 404,

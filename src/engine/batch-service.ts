@@ -35,6 +35,11 @@ export class BatchService {
   async submit(workspaceId: string, body: SubmitBody, idempotencyKey: string | null): Promise<Batch> {
     const { store } = this.#o;
     const requestHash = idempotencyKey === null ? null : createHash('sha256').update(canonicalJson(body)).digest('hex');
+    // A replay returns what the first request created, even if the agent or number changed since.
+    if (idempotencyKey !== null) {
+      const earlier = await store.batchGetByIdempotencyKey(workspaceId, idempotencyKey);
+      if (earlier) return this.#replayed(idempotencyKey, earlier, requestHash);
+    }
     const [agent, phoneNumber] = await Promise.all([
       store.agentGet(workspaceId, body.agent_id),
       body.agent_phone_number_id ? store.phoneNumberGet(workspaceId, body.agent_phone_number_id) : Promise.resolve(null),
@@ -55,18 +60,20 @@ export class BatchService {
       requestHash,
     });
     const outcome = await store.batchSubmit(batch, recipients);
-    if (outcome.kind === 'replayed') {
-      if (outcome.requestHash !== requestHash) {
-        throw new RedialError(
-          'idempotency_key_reused',
-          `Idempotency-Key '${idempotencyKey}' was already used for a different request (batch ${outcome.batch.id}); use a new key for a new batch.`,
-        );
-      }
-      return outcome.batch;
-    }
+    if (outcome.kind === 'replayed') return this.#replayed(idempotencyKey!, outcome, requestHash);
     this.#o.logger.info({ batchId: outcome.batch.id, recipients: recipients.length }, 'batch:submitted');
     this.#o.dispatch.wake();
     return outcome.batch;
+  }
+
+  #replayed(idempotencyKey: string, earlier: { batch: Batch; requestHash: string | null }, requestHash: string | null): Batch {
+    if (earlier.requestHash !== requestHash) {
+      throw new RedialError(
+        'idempotency_key_reused',
+        `Idempotency-Key '${idempotencyKey}' was already used for a different request (batch ${earlier.batch.id}); use a new key for a new batch.`,
+      );
+    }
+    return earlier.batch;
   }
 
   async get(workspaceId: string, batchId: string): Promise<Batch> {
@@ -100,6 +107,7 @@ export class BatchService {
   }
 
   async retry(workspaceId: string, batchId: string): Promise<Batch> {
+    await this.#checkCanRun(await this.get(workspaceId, batchId));
     const outcome = await this.#o.store.batchRetry(workspaceId, batchId, this.#o.clock.now());
     if (outcome.kind === 'not_found') throw batchNotFound(batchId);
     if (outcome.kind === 'refused') {
@@ -110,6 +118,17 @@ export class BatchService {
       this.#o.dispatch.wake();
     }
     return outcome.batch;
+  }
+
+  /** A retry that could only fail every call is refused up front, with what to do instead. */
+  async #checkCanRun(batch: Batch): Promise<void> {
+    const { store } = this.#o;
+    const cannot = (why: string) =>
+      new RedialError('batch_cannot_run', `Batch '${batch.id}' cannot be retried: ${why}; submit a new batch instead.`);
+    if (!(await store.agentGet(batch.workspaceId, batch.agentId))) throw cannot(`its agent '${batch.agentId}' was deleted`);
+    const phoneNumber = batch.phoneNumberId ? await store.phoneNumberGet(batch.workspaceId, batch.phoneNumberId) : null;
+    if (batch.phoneNumberId && !phoneNumber) throw cannot(`its phone number '${batch.phoneNumberId}' was deleted`);
+    if (!this.#o.dispatch.canDial(phoneNumber)) throw cannot(`this server cannot place '${phoneNumber?.provider ?? 'whatsapp'}' calls`);
   }
 
   async delete(workspaceId: string, batchId: string): Promise<void> {

@@ -17,7 +17,7 @@ import { coerceError } from '../domain/errors.js';
 import { newRandomId } from '../domain/ids.js';
 import type { RecipientStatus } from '../domain/status.js';
 import type { Agent, AttemptRef, Batch, PhoneNumber } from '../domain/types.js';
-import type { AttemptToHangUp, LeasedCall, Store } from '../store/store.js';
+import type { AttemptToHangUp, CallChange, CallChangeResult, LeasedCall, Store } from '../store/store.js';
 import type { CallEventSink, PlaceCallRequest, Provider, ReportedCallEvent } from '../telephony/provider.js';
 import { ProviderCallError } from '../telephony/provider.js';
 import type { ProviderRegistry } from '../telephony/registry.js';
@@ -58,7 +58,8 @@ interface DialContext {
   loadedAt: number;
 }
 
-type InboxItem = { key: string; report: CallReport } | { key: string; ack: string };
+/** Reports carry the attempt number: a late report of an earlier attempt must not touch the current one. */
+type InboxItem = { key: string; attemptNumber: number } & ({ report: CallReport } | { ack: string });
 
 const contextTtlMs = 5_000;
 
@@ -86,10 +87,6 @@ export class Dispatcher implements CallEventSink {
 
   get providers(): ProviderRegistry {
     return this.#providers;
-  }
-
-  get liveCallCount(): number {
-    return this.#live.size;
   }
 
   start(): void {
@@ -154,7 +151,7 @@ export class Dispatcher implements CallEventSink {
   /** The provider sink: providers call this with whatever they observed, in any order, any number of times. */
   report(events: ReportedCallEvent[]): void {
     for (const e of events) {
-      this.#inbox.push({ key: keyOf(e), report: { event: e.event, providerCallId: e.providerCallId, at: e.at } });
+      this.#inbox.push({ key: keyOf(e), attemptNumber: e.attemptNumber, report: { event: e.event, providerCallId: e.providerCallId, at: e.at } });
     }
     this.#scheduleFlush();
   }
@@ -204,10 +201,17 @@ export class Dispatcher implements CallEventSink {
 
   #place(live: LiveCall, provider: Provider, request: PlaceCallRequest): void {
     const key = keyOf(live.ref);
+    const attemptNumber = live.ref.attemptNumber;
     provider.placeCall(request).then(
       ({ providerCallId }) => {
         live.providerCallId = providerCallId;
-        this.#inbox.push({ key, ack: providerCallId });
+        if (this.#live.get(key) !== live) {
+          // Cancelled (or lost) while the carrier was still answering the dial: now that the
+          // call has an id, end it.
+          void this.#hangUpLive(live);
+          return;
+        }
+        this.#inbox.push({ key, attemptNumber, ack: providerCallId });
         this.#scheduleFlush();
       },
       (error: unknown) => {
@@ -218,7 +222,7 @@ export class Dispatcher implements CallEventSink {
           { err: coerceError(error), batchId: live.batchId, seq: live.ref.seq, attempt: live.ref.attemptNumber, reason },
           'dispatcher:call:refused',
         );
-        this.#inbox.push({ key, report: { event: { kind: 'ended', outcome: 'failed', reason }, at: this.#o.clock.now() } });
+        this.#inbox.push({ key, attemptNumber, report: { event: { kind: 'ended', outcome: 'failed', reason }, at: this.#o.clock.now() } });
         this.#scheduleFlush();
       },
     );
@@ -290,7 +294,7 @@ export class Dispatcher implements CallEventSink {
     const builders = new Map<string, { live: LiveCall; builder: CallChangeBuilder }>();
     for (const item of inbox) {
       const live = this.#live.get(item.key);
-      if (!live) continue;
+      if (!live || live.ref.attemptNumber !== item.attemptNumber) continue;
       let entry = builders.get(item.key);
       if (!entry) {
         entry = { live, builder: new CallChangeBuilder(live.ref, live.storedStatus) };
@@ -302,12 +306,10 @@ export class Dispatcher implements CallEventSink {
     const changes = [...builders.values()].filter(({ builder }) => builder.dirty).map(({ builder }) => builder.change);
     if (changes.length === 0) return;
     const now = this.#o.clock.now();
-    let result;
-    try {
-      result = await this.#o.store.callChangesApply(this.#o.owner, changes, now);
-    } catch (error) {
-      // Nothing was written: keep the reports and try again shortly rather than lose an outcome.
-      this.#log.error({ err: coerceError(error), changes: changes.length }, 'dispatcher:flush:failed');
+    const result = await this.#write(changes, now);
+    if (result === null) {
+      // Nothing was written (the database is unreachable): keep the reports and try again
+      // shortly rather than lose an outcome.
       this.#inbox = inbox.concat(this.#inbox);
       setTimeout(() => this.#scheduleFlush(), 500);
       return;
@@ -340,6 +342,38 @@ export class Dispatcher implements CallEventSink {
     }
   }
 
+  /**
+   * Writes a group commit. If it fails, each change is tried alone: a change the database refuses
+   * every time is dropped from this process (its lease then expires and reconciliation settles it)
+   * instead of blocking every other outcome behind it. Null when nothing could be written at all.
+   */
+  async #write(changes: CallChange[], now: number): Promise<CallChangeResult | null> {
+    try {
+      return await this.#o.store.callChangesApply(this.#o.owner, changes, now);
+    } catch (error) {
+      this.#log.error({ err: coerceError(error), changes: changes.length }, 'dispatcher:flush:failed');
+      if (changes.length === 1) return null;
+    }
+    const merged: CallChangeResult = { applied: [], lost: [], completedBatchKeys: [] };
+    const refused: CallChange[] = [];
+    for (const change of changes) {
+      try {
+        const one = await this.#o.store.callChangesApply(this.#o.owner, [change], now);
+        merged.applied.push(...one.applied);
+        merged.lost.push(...one.lost);
+        merged.completedBatchKeys.push(...one.completedBatchKeys);
+      } catch {
+        refused.push(change);
+      }
+    }
+    if (refused.length === changes.length) return null;
+    for (const change of refused) {
+      this.#log.error({ batchKey: change.batchKey, seq: change.seq, attempt: change.attemptNumber }, 'dispatcher:flush:change_refused');
+      this.#live.delete(keyOf(change));
+    }
+    return merged;
+  }
+
   async #hangUpLive(live: LiveCall): Promise<void> {
     if (live.providerCallId === null || live.provider === null) return;
     try {
@@ -362,9 +396,12 @@ export class Dispatcher implements CallEventSink {
     try {
       const now = this.#o.clock.now();
       if (this.#live.size > 0) {
-        const held = await this.#o.store.leaseRenew(this.#o.owner, now, now + this.#o.leaseTtlMs);
-        for (const [key, live] of this.#live) {
-          if (held.has(key)) continue;
+        // Only calls this process follows are renewed; a leased row it lost track of expires and
+        // is reconciled like a dead process's. Calls leased while this runs are checked next time.
+        const following = [...this.#live];
+        const held = await this.#o.store.leaseRenew(this.#o.owner, now, now + this.#o.leaseTtlMs, following.map(([, live]) => live.ref));
+        for (const [key, live] of following) {
+          if (held.has(key) || this.#live.get(key) !== live) continue;
           this.#log.info({ batchId: live.batchId, seq: live.ref.seq }, 'dispatcher:lease:lost');
           this.#live.delete(key);
           void this.#hangUpLive(live);
@@ -396,7 +433,7 @@ export class Dispatcher implements CallEventSink {
     const provider = context ? this.#providers.forPhoneProvider(context.batch.phoneProvider) : null;
     this.#live.set(key, { ref: call, batchId: call.batchId, provider, storedStatus: call.status, providerCallId: call.providerCallId });
     const report = (event: CallReport['event'], at: number): void => {
-      this.#inbox.push({ key, report: { event, providerCallId: call.providerCallId ?? undefined, at } });
+      this.#inbox.push({ key, attemptNumber: call.attemptNumber, report: { event, providerCallId: call.providerCallId ?? undefined, at } });
     };
     const uncertain = (): void => report({ kind: 'ended', outcome: 'failed', reason: 'dispatch_uncertain' }, this.#o.clock.now());
     if (call.providerCallId === null || !provider || !context?.agent) {

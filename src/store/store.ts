@@ -52,6 +52,8 @@ export interface AttemptToHangUp extends AttemptRef {
   provider: string;
   providerCallId: string | null;
   leaseOwner: string | null;
+  /** When the owner's lease runs out; a lease in the past means its process is gone. */
+  leaseExpiresAt: number | null;
 }
 
 /** A recipient leased for dialing, with what the dialer needs to place its call. */
@@ -117,6 +119,8 @@ export interface Store {
   batchDelete(workspaceId: string, batchId: string): Promise<{ deleted: boolean; hangUp: AttemptToHangUp[] }>;
   batchEvents(batchKey: number, afterId: number, limit: number): Promise<BatchEvent[]>;
   batchGet(workspaceId: string, batchId: string): Promise<Batch | null>;
+  /** The batch an earlier submit with this Idempotency-Key created, with the hash of its request. */
+  batchGetByIdempotencyKey(workspaceId: string, idempotencyKey: string): Promise<{ batch: Batch; requestHash: string | null } | null>;
   batchList(query: BatchListQuery): Promise<Page<Batch>>;
   /** Re-queues every voicemail and transient failure in one statement. */
   batchRetry(workspaceId: string, batchId: string, now: number): Promise<BatchOperationOutcome<{ requeued: number }>>;
@@ -132,8 +136,8 @@ export interface Store {
   leaseExpireAll(owner: string, now: number): Promise<number>;
   /** Takes over leases whose owner stopped renewing them. */
   leaseReclaimExpired(owner: string, now: number, leaseUntil: number, limit: number): Promise<LeasedCall[]>;
-  /** Extends this owner's leases; returns the recipients it still holds, as `batchKey:seq`. */
-  leaseRenew(owner: string, now: number, leaseUntil: number): Promise<Set<string>>;
+  /** Extends this owner's leases on these attempts; returns those it still holds, as `batchKey:seq`. */
+  leaseRenew(owner: string, now: number, leaseUntil: number, attempts: AttemptRef[]): Promise<Set<string>>;
   /**
    * Leases due recipients of running batches, at most `limit` in all and never more per batch
    * than its concurrency limit leaves free, records an attempt for each and starts batches

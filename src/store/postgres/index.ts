@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { nextBatchStatus, recipientTransitions, type BatchStatus } from '../../domain/status.js';
-import type { Agent, Attempt, Batch, BatchEvent, NewBatch, NewRecipient, PhoneNumber, Recipient } from '../../domain/types.js';
+import type { Agent, Attempt, AttemptRef, Batch, BatchEvent, NewBatch, NewRecipient, PhoneNumber, Recipient } from '../../domain/types.js';
 import {
   decodeAgent,
   decodeAttempt,
@@ -269,6 +269,11 @@ export class PostgresStore implements Store {
     return row ? decodeBatch(row) : null;
   }
 
+  async batchGetByIdempotencyKey(workspaceId: string, idempotencyKey: string): Promise<{ batch: Batch; requestHash: string | null } | null> {
+    const [row] = await this.#rows<BatchRow>(this.#pool, batchSql.batchGetByIdempotencyKey, [workspaceId, idempotencyKey]);
+    return row ? { batch: decodeBatch(row), requestHash: row.request_hash } : null;
+  }
+
   async batchGetByKey(batchKey: number): Promise<Batch | null> {
     const [row] = await this.#rows<BatchRow>(this.#pool, batchSql.batchGetByKey, [batchKey]);
     return row ? decodeBatch(row) : null;
@@ -501,8 +506,13 @@ export class PostgresStore implements Store {
     });
   }
 
-  async leaseRenew(owner: string, _now: number, leaseUntil: number): Promise<Set<string>> {
-    const rows = await this.#rows<{ batch_key: number; seq: number }>(this.#pool, recipientSql.recipientLeaseRenew, [owner, leaseUntil]);
+  async leaseRenew(owner: string, _now: number, leaseUntil: number, attempts: AttemptRef[]): Promise<Set<string>> {
+    const rows = await this.#rows<{ batch_key: number; seq: number }>(this.#pool, recipientSql.recipientLeaseRenew, [
+      owner,
+      leaseUntil,
+      attempts.map((a) => a.batchKey),
+      attempts.map((a) => a.seq),
+    ]);
     return new Set(rows.map((row) => `${row.batch_key}:${row.seq}`));
   }
 
@@ -518,7 +528,14 @@ export class PostgresStore implements Store {
   }
 
   async #liveAttempts(db: Db, batchKey: number): Promise<AttemptToHangUp[]> {
-    const rows = await this.#rows<{ seq: number; number: number; provider: string; provider_call_id: string | null; lease_owner: string | null }>(
+    const rows = await this.#rows<{
+      seq: number;
+      number: number;
+      provider: string;
+      provider_call_id: string | null;
+      lease_owner: string | null;
+      lease_expires_at: number | null;
+    }>(
       db,
       attemptSql.attemptListLiveByBatch,
       [batchKey],
@@ -530,6 +547,7 @@ export class PostgresStore implements Store {
       provider: row.provider,
       providerCallId: row.provider_call_id,
       leaseOwner: row.lease_owner,
+      leaseExpiresAt: row.lease_expires_at,
     }));
   }
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { nextBatchStatus, recipientTransitions, type BatchStatus } from '../../domain/status.js';
-import type { Agent, Attempt, Batch, BatchEvent, NewBatch, NewRecipient, PhoneNumber, Recipient } from '../../domain/types.js';
+import type { Agent, Attempt, AttemptRef, Batch, BatchEvent, NewBatch, NewRecipient, PhoneNumber, Recipient } from '../../domain/types.js';
 import type {
   AttemptToHangUp,
   BatchListQuery,
@@ -237,6 +237,11 @@ export class SqliteStore implements Store {
     return row ? decodeBatch(row) : null;
   }
 
+  async batchGetByIdempotencyKey(workspaceId: string, idempotencyKey: string): Promise<{ batch: Batch; requestHash: string | null } | null> {
+    const row = this.#sql(batchSql.batchGetByIdempotencyKey).get({ workspace_id: workspaceId, idempotency_key: idempotencyKey }) as BatchRow | undefined;
+    return row ? { batch: decodeBatch(row), requestHash: row.request_hash } : null;
+  }
+
   async batchGetByKey(batchKey: number): Promise<Batch | null> {
     const row = this.#sql(batchSql.batchGetByKey).get({ key: batchKey }) as BatchRow | undefined;
     return row ? decodeBatch(row) : null;
@@ -443,10 +448,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  async leaseRenew(owner: string, _now: number, leaseUntil: number): Promise<Set<string>> {
+  async leaseRenew(owner: string, _now: number, leaseUntil: number, attempts: AttemptRef[]): Promise<Set<string>> {
     return this.#write(() => {
-      const rows = this.#sql(recipientSql.recipientLeaseRenew).all({ owner, lease_until: leaseUntil }) as { batch_key: number; seq: number }[];
-      return new Set(rows.map((row) => `${row.batch_key}:${row.seq}`));
+      const renew = this.#sql(recipientSql.recipientLeaseRenew);
+      const held = new Set<string>();
+      for (const { batchKey, seq } of attempts) {
+        if (renew.run(leaseUntil, batchKey, seq, owner).changes > 0) held.add(`${batchKey}:${seq}`);
+      }
+      return held;
     });
   }
 
@@ -471,6 +480,7 @@ export class SqliteStore implements Store {
       provider: string;
       provider_call_id: string | null;
       lease_owner: string | null;
+      lease_expires_at: number | null;
     }[];
     return rows.map((row) => ({
       batchKey,
@@ -479,6 +489,7 @@ export class SqliteStore implements Store {
       provider: row.provider,
       providerCallId: row.provider_call_id,
       leaseOwner: row.lease_owner,
+      leaseExpiresAt: row.lease_expires_at,
     }));
   }
 

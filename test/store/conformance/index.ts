@@ -151,12 +151,19 @@ export function exerciseStore(name: string, makeStores: StoreFactory): void {
         assert.equal(fresh.applied.length, 1);
       });
 
-      it('renews only its own leases and gives them all back on shutdown', async () => {
-        const { batch } = await store.batchSubmit(newBatch(), newRecipients(3));
-        await store.recipientLeaseDue('renewer', 5_000, 10_000, 1_000);
-        const held = await store.leaseRenew('renewer', 9_000, 30_000);
-        assert.ok([1, 2, 3].every((seq) => held.has(`${batch.key}:${seq}`)));
-        assert.equal((await other.leaseReclaimExpired('thief', 20_000, 50_000, 1_000)).filter((c) => c.batchKey === batch.key).length, 0);
+      it('renews only the leases asked for, only its own, and gives them all back on shutdown', async () => {
+        const { batch } = await store.batchSubmit(newBatch(), newRecipients(4));
+        const leased = (await store.recipientLeaseDue('renewer', 5_000, 10_000, 1_000)).filter((c) => c.batchKey === batch.key);
+        const followed = leased.filter((c) => c.seq !== 4);
+        const held = await store.leaseRenew('renewer', 9_000, 30_000, followed);
+        assert.deepEqual([...held].sort(), followed.map((c) => `${batch.key}:${c.seq}`).sort());
+        assert.equal((await other.leaseRenew('thief', 9_000, 90_000, leased)).size, 0, 'nobody renews a lease it does not own');
+        const unfollowed = (await other.leaseReclaimExpired('heir', 20_000, 50_000, 1_000)).filter((c) => c.batchKey === batch.key);
+        assert.deepEqual(
+          unfollowed.map((c) => c.seq),
+          [4],
+          'a leased row its owner no longer follows expires and is reclaimed',
+        );
         assert.ok((await store.leaseExpireAll('renewer', 20_000)) >= 3);
         assert.equal((await other.leaseReclaimExpired('heir', 20_000, 50_000, 1_000)).filter((c) => c.batchKey === batch.key).length, 3);
       });
@@ -246,6 +253,22 @@ export function exerciseStore(name: string, makeStores: StoreFactory): void {
           requeued.map((c) => c.attemptNumber),
           [2, 2, 2],
         );
+      });
+
+      it('takes a failed batch back to in_progress and drops the reason it failed for', async () => {
+        const { batch } = await store.batchSubmit(newBatch(), newRecipients(2));
+        const calls = (await store.recipientLeaseDue('o', 5_000, 60_000, 1_000)).filter((c) => c.batchKey === batch.key);
+        await store.callChangesApply('o', [ended(calls[0]!, 'failed', 'busy')], 5_500);
+        assert.equal(await store.batchFail(batch.key, 'credentials rejected', 5_600), true);
+        await store.callChangesApply('o', [ended(calls[1]!, 'failed', 'provider_error')], 5_700);
+        const failed = (await store.batchGetByKey(batch.key))!;
+        assert.equal(failed.status, 'failed');
+        assert.equal(failed.statusReason, 'credentials rejected');
+        assert.equal(await store.batchFail(batch.key, 'again', 5_800), false, 'a failed batch does not fail twice');
+        const retried = await store.batchRetry('ws', batch.id, 6_000);
+        assert.equal(retried.kind === 'done' && retried.requeued, 2);
+        assert.equal(retried.kind === 'done' && retried.batch.status, 'in_progress');
+        assert.equal(retried.kind === 'done' && retried.batch.statusReason, null);
       });
 
       it('refuses a cancelled batch and reports an unknown one', async () => {

@@ -30,6 +30,6 @@ SELECT a.* FROM attempts a JOIN unnest($1::bigint[], $2::int[], $3::int[]) AS k(
   ON a.batch_key = k.batch_key AND a.seq = k.seq AND a.number = k.number`;
 // $1 batch_key — live attempts of a batch with the process that holds each
 export const attemptListLiveByBatch = `
-SELECT a.seq, a.number, a.provider, a.provider_call_id, r.lease_owner
+SELECT a.seq, a.number, a.provider, a.provider_call_id, r.lease_owner, r.lease_expires_at
 FROM recipients r JOIN attempts a ON a.batch_key = r.batch_key AND a.seq = r.seq AND a.number = r.attempt_count
 WHERE r.batch_key = $1 AND r.lease_owner IS NOT NULL`;

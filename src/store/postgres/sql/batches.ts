@@ -59,5 +59,8 @@ export const batchLiveCount = `SELECT count(*)::int AS live FROM recipients WHER
 // $1 batch_keys bigint[] — locks batch rows in key order before recipient rows, the order every
 // writer uses, so concurrent cancels and group commits cannot deadlock
 export const batchLockKeys = `SELECT key FROM batches WHERE key = ANY($1::bigint[]) ORDER BY key FOR UPDATE`;
-// $1 key, $2 status, $3 now, $4 retry_increment
-export const batchSetStatus = `UPDATE batches SET status = $2, retry_count = retry_count + $4, updated_at = $3 WHERE key = $1`;
+// $1 key, $2 status, $3 now, $4 retry_increment — a batch that leaves \`failed\` leaves its reason behind too
+export const batchSetStatus = `
+UPDATE batches SET status = $2, status_reason = CASE WHEN $2 = 'failed' THEN status_reason END,
+  retry_count = retry_count + $4, updated_at = $3
+WHERE key = $1`;

@@ -65,8 +65,12 @@ UPDATE recipients r SET lease_owner = $1, lease_expires_at = $2
 FROM expired JOIN recipient_details d ON d.batch_key = expired.batch_key AND d.seq = expired.seq
 WHERE r.batch_key = expired.batch_key AND r.seq = expired.seq
 RETURNING ${leasedColumns}`;
-// $1 owner, $2 lease_until
-export const recipientLeaseRenew = `UPDATE recipients SET lease_expires_at = $2 WHERE lease_owner = $1 RETURNING batch_key, seq`;
+// $1 owner, $2 lease_until, $3 batch_keys, $4 seqs — the live calls whose leases to extend
+export const recipientLeaseRenew = `
+UPDATE recipients r SET lease_expires_at = $2
+FROM unnest($3::bigint[], $4::int[]) AS k(batch_key, seq)
+WHERE r.batch_key = k.batch_key AND r.seq = k.seq AND r.lease_owner = $1
+RETURNING r.batch_key, r.seq`;
 // $1 batch_key, $2 after_seq, $3 limit — with what the latest attempt says
 export const recipientPage = `
 SELECT r.batch_key, r.seq, r.status, r.reason, r.attempt_count, r.updated_at,

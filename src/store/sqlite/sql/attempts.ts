@@ -30,6 +30,6 @@ SELECT a.* FROM attempts a JOIN json_each(:rows) AS k
   ON a.batch_key = k.value ->> 0 AND a.seq = k.value ->> 1 AND a.number = k.value ->> 2`;
 // :batch_key — live attempts of a batch with the process that holds each (for hanging up)
 export const attemptListLiveByBatch = `
-SELECT a.seq, a.number, a.provider, a.provider_call_id, r.lease_owner
+SELECT a.seq, a.number, a.provider, a.provider_call_id, r.lease_owner, r.lease_expires_at
 FROM recipients r INDEXED BY recipients_leased JOIN attempts a ON a.batch_key = r.batch_key AND a.seq = r.seq AND a.number = r.attempt_count
 WHERE r.batch_key = :batch_key AND r.lease_owner IS NOT NULL`;

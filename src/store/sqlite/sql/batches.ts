@@ -55,6 +55,8 @@ SELECT b.key, b.status, b.phone_provider,
 FROM batches b
 WHERE ${sqlIn('b.status', [...batchTransitions.start.from, 'in_progress'])} AND b.scheduled_at <= :now
 ORDER BY b.key`;
-// :key, :status, :now, :retry_increment
+// :key, :status, :now, :retry_increment — a batch that leaves `failed` leaves its reason behind too
 export const batchSetStatus = `
-UPDATE batches SET status = :status, retry_count = retry_count + :retry_increment, updated_at = :now WHERE key = :key`;
+UPDATE batches SET status = :status, status_reason = CASE WHEN :status = 'failed' THEN status_reason END,
+  retry_count = retry_count + :retry_increment, updated_at = :now
+WHERE key = :key`;

@@ -61,9 +61,9 @@ RETURNING ${leasedColumns}`;
 // ? batch_key, seq — positional: it runs once per leased call (see recipientApplyChange)
 export const recipientDetailGet = `
 SELECT external_id, phone_number, whatsapp_user_id, client_data FROM recipient_details WHERE batch_key = ? AND seq = ?`;
-// :owner, :lease_until
+// ? lease_until, batch_key, seq, owner — one live call's lease (positional: it runs per call)
 export const recipientLeaseRenew = `
-UPDATE recipients SET lease_expires_at = :lease_until WHERE lease_owner = :owner RETURNING batch_key, seq`;
+UPDATE recipients SET lease_expires_at = ? WHERE batch_key = ? AND seq = ? AND lease_owner = ?`;
 // :batch_key, :after_seq, :limit — with what the latest attempt says
 export const recipientPage = `
 SELECT r.batch_key, r.seq, r.status, r.reason, r.attempt_count, r.updated_at,
