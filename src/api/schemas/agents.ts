@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { JsonObjectSchema, Nullable } from './common.js';
+import { ConversationConfigSchema, JsonObjectSchema, Nullable } from './common.js';
 
 /** redial's extension: where an answered call is handed to the agent. */
 export const HandoffSchema = Type.Object(
@@ -12,7 +12,7 @@ export const HandoffSchema = Type.Object(
 );
 
 export const AgentCreateBodySchema = Type.Object({
-  conversation_config: JsonObjectSchema,
+  conversation_config: ConversationConfigSchema,
   platform_settings: Nullable(JsonObjectSchema),
   workflow: Nullable(JsonObjectSchema),
   name: Nullable(Type.String({ maxLength: 512 })),
@@ -22,7 +22,7 @@ export const AgentCreateBodySchema = Type.Object({
 export type AgentCreateBody = Static<typeof AgentCreateBodySchema>;
 
 export const AgentUpdateBodySchema = Type.Object({
-  conversation_config: Nullable(JsonObjectSchema),
+  conversation_config: Nullable(ConversationConfigSchema),
   platform_settings: Nullable(JsonObjectSchema),
   workflow: Nullable(JsonObjectSchema),
   name: Nullable(Type.String({ maxLength: 512 })),
