@@ -39,8 +39,6 @@ export type RecipientTransition = keyof typeof recipientTransitions;
 
 /** Statuses in which a call is live and the recipient is leased by a process. */
 export const inFlightStatuses = ['dispatched', 'initiated', 'in_progress'] as const satisfies readonly RecipientStatus[];
-/** Statuses that still need work: the batch is not finished while any recipient is in one. */
-export const openRecipientStatuses = ['pending', ...inFlightStatuses] as const satisfies readonly RecipientStatus[];
 export const terminalRecipientStatuses = ['completed', 'failed', 'cancelled', 'voicemail'] as const satisfies readonly RecipientStatus[];
 
 export const batchStatuses = [
@@ -121,6 +119,3 @@ export function canTransitionRecipient(from: RecipientStatus, transition: Recipi
   return (recipientTransitions[transition].from as readonly RecipientStatus[]).includes(from);
 }
 
-export function isTerminalRecipientStatus(status: RecipientStatus): boolean {
-  return (terminalRecipientStatuses as readonly RecipientStatus[]).includes(status);
-}

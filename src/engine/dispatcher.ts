@@ -232,7 +232,7 @@ export class Dispatcher implements CallEventSink {
     const provider = context?.batch.phoneProvider ?? 'unknown';
     const reason = !context?.agent
       ? `agent '${context?.batch.agentId}' no longer exists; create the agent again and submit a new batch`
-      : `no '${provider}' provider is available in this redial process; start it with --simulate or configure the '${provider}' provider`;
+      : `this redial process cannot place '${provider}' calls; run it with --simulate to use the simulator`;
     this.#log.error({ batchId: call.batchId, provider }, `dispatcher:batch:cannot_dial: ${reason}`);
     await this.#o.store.batchFail(call.batchKey, reason, this.#o.clock.now());
     const builder = new CallChangeBuilder(call, call.status);

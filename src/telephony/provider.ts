@@ -49,11 +49,13 @@ export interface CallEventSink {
   report(events: ReportedCallEvent[]): void;
 }
 
+/**
+ * A provider's refusal to place a call. Its reason says whether a retry may dial again
+ * (`failureReasons` in status.ts: `provider_error` is transient, `invalid_number` permanent).
+ */
 export class ProviderCallError extends Error {
   constructor(
     message: string,
-    /** transient: retry may dial again; permanent: the destination itself is wrong. */
-    readonly kind: 'permanent' | 'transient',
     readonly reason: FailureReason,
     options?: { cause?: unknown },
   ) {

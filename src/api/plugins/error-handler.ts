@@ -41,9 +41,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.status(422).send({ detail: issuesOf(part, error.validation) });
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.status(413).send({
-        detail: `The request body is larger than this server accepts (${request.server.initialConfig.bodyLimit} bytes); split the batch or raise REDIAL_BODY_LIMIT_MB.`,
-      });
+      const tooLarge = new RedialError(
+        'body_too_large',
+        `The request body is larger than this server accepts (${request.server.initialConfig.bodyLimit} bytes); split the batch or raise REDIAL_BODY_LIMIT_MB.`,
+      );
+      return reply.status(tooLarge.statusCode).send({ detail: tooLarge.message });
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply.status(415).send({ detail: `Unsupported Content-Type '${request.headers['content-type']}'; send application/json.` });
@@ -56,7 +58,8 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ detail: `No route ${request.method} ${request.url.split('?')[0]}; see the README for the API.` });
+    const notFound = new RedialError('not_found', `No route ${request.method} ${request.url.split('?')[0]}; see the README for the API.`);
+    reply.status(notFound.statusCode).send({ detail: notFound.message });
   });
 }
 
@@ -96,6 +99,9 @@ function issuesOf(part: string, errors: AjvError[]): ValidationIssue[] {
     if (error.keyword === 'additionalProperties' && typeof error.params.additionalProperty === 'string') {
       loc.push(error.params.additionalProperty);
       return { loc, msg: 'Extra inputs are not permitted', type: 'extra_forbidden' };
+    }
+    if (loc.length === 1 && error.keyword === 'type') {
+      return { loc, msg: `the ${part === 'body' ? 'request body' : part} must be a JSON ${String(error.params.type)}`, type: 'type_error' };
     }
     return { loc, msg: error.message ?? 'invalid value', type: issueTypes[error.keyword] ?? error.keyword };
   });

@@ -56,14 +56,20 @@ async function run(role: ProcessRole, flags: Record<string, unknown>): Promise<v
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const server = await startServer({
-    config,
-    logger,
-    role,
-    onKeyGenerated: (apiKey, path) => {
-      process.stdout.write(`\nredial generated an API key (kept in ${path}; shown only this once):\n\n  ${apiKey}\n\n`);
-    },
-  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      config,
+      logger,
+      role,
+      onKeyGenerated: (apiKey, path) => {
+        process.stdout.write(`\nredial generated an API key (kept in ${path}; shown only this once):\n\n  ${apiKey}\n\n`);
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`redial: could not start: ${startupProblem(error, config)}\n`);
+    process.exit(1);
+  }
   const where = server.url ? `listening on ${server.url}` : `dispatching from ${server.store.dialect}`;
   process.stdout.write(`redial ${role === 'worker' ? 'worker ' : ''}is ${where}${config.simulate ? ' (simulated telephony)' : ''}\n`);
   const shutdown = (signal: string) => {
@@ -78,6 +84,15 @@ async function run(role: ProcessRole, flags: Record<string, unknown>): Promise<v
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** What went wrong at start-up, in words that say what to change. */
+function startupProblem(error: unknown, config: Config): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code === 'EADDRINUSE') return `port ${config.port} on ${config.host} is already in use; stop the other process or pass --port (PORT)`;
+  if (code === 'EACCES' || code === 'EROFS') return `${message}; check that the data directory ${config.dataDir} is writable, or pass --data-dir (REDIAL_DATA_DIR)`;
+  if (code === 'ECONNREFUSED' && config.databaseUrl) return `cannot reach PostgreSQL at DATABASE_URL (${message}); is the server running?`;
+  return message ?? String(error);
 }
 
 export function serveCommand(): Command {

@@ -231,7 +231,7 @@ export class PostgresStore implements Store {
       await db.query(batchSql.batchSetStatus, [batch.key, status, now, 0]);
       await this.#event(db, { batchKey: batch.key, type: 'recipients:cancel', from: 'pending', to: 'cancelled', count: pending, at: now });
       if (inFlight.length) {
-        await this.#event(db, { batchKey: batch.key, type: 'recipients:cancel', from: 'in_flight', to: 'cancelled', count: inFlight.length, at: now });
+        await this.#event(db, { batchKey: batch.key, type: 'recipients:cancel', from: null, to: 'cancelled', count: inFlight.length, at: now });
       }
       await this.#event(db, { batchKey: batch.key, type: 'batch:cancel', from: batch.status, to: status, count: 1, at: now });
       return { kind: 'done', batch: await this.#batchByKey(db, batch.key), hangUp: live };
@@ -298,7 +298,7 @@ export class PostgresStore implements Store {
       const requeued = (await db.query(recipientSql.recipientRetry, [batch.key, now])).rowCount ?? 0;
       if (requeued === 0) return { kind: 'done', batch: decodeBatch(batch), requeued };
       await db.query(batchSql.batchSetStatus, [batch.key, status, now, 1]);
-      await this.#event(db, { batchKey: batch.key, type: 'recipients:retry', from: 'failed', to: 'pending', count: requeued, at: now });
+      await this.#event(db, { batchKey: batch.key, type: 'recipients:retry', from: null, to: 'pending', count: requeued, at: now });
       await this.#event(db, { batchKey: batch.key, type: 'batch:retry', from: batch.status, to: status, count: 1, at: now });
       return { kind: 'done', batch: await this.#batchByKey(db, batch.key), requeued };
     });

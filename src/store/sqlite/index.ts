@@ -196,7 +196,7 @@ export class SqliteStore implements Store {
       this.#sql(batchSql.batchSetStatus).run({ key: batchKey, status, now, retry_increment: 0 });
       this.#event({ batchKey, type: 'recipients:cancel', from: 'pending', to: 'cancelled', count: pending, at: now });
       if (inFlight.length) {
-        this.#event({ batchKey, type: 'recipients:cancel', from: 'in_flight', to: 'cancelled', count: inFlight.length, at: now });
+        this.#event({ batchKey, type: 'recipients:cancel', from: null, to: 'cancelled', count: inFlight.length, at: now });
       }
       this.#event({ batchKey, type: 'batch:cancel', from: batch.status, to: status, count: 1, at: now });
       return { kind: 'done', batch: this.#batchByKey(batchKey), hangUp: live };
@@ -271,7 +271,7 @@ export class SqliteStore implements Store {
       const requeued = this.#sql(recipientSql.recipientRetry).run({ batch_key: batch.key, now }).changes;
       if (requeued === 0) return { kind: 'done', batch: decodeBatch(batch), requeued };
       this.#sql(batchSql.batchSetStatus).run({ key: batch.key, status, now, retry_increment: 1 });
-      this.#event({ batchKey: batch.key, type: 'recipients:retry', from: 'failed', to: 'pending', count: requeued, at: now });
+      this.#event({ batchKey: batch.key, type: 'recipients:retry', from: null, to: 'pending', count: requeued, at: now });
       this.#event({ batchKey: batch.key, type: 'batch:retry', from: batch.status, to: status, count: 1, at: now });
       return { kind: 'done', batch: this.#batchByKey(batch.key), requeued };
     });

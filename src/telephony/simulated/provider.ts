@@ -56,7 +56,7 @@ export class SimulatedProvider implements Provider {
   async placeCall(request: PlaceCallRequest): Promise<{ providerCallId: string }> {
     const script = this.#script(request);
     if (script.kind === 'provider_error') {
-      throw new ProviderCallError('simulated carrier error (503 Service Unavailable)', 'transient', 'provider_error');
+      throw new ProviderCallError('simulated carrier error (503 Service Unavailable)', 'provider_error');
     }
     const dialedAt = this.#options.clock.now();
     const providerCallId = `sim_${request.batchKey}_${request.seq}_${request.attemptNumber}`;
