@@ -154,27 +154,26 @@ export interface BatchEvent {
 }
 
 /** What submit hands to the store after validation: everything already normalised. */
-export interface NewBatch {
-  id: string;
-  workspaceId: string;
-  name: string;
-  agentId: string;
-  agentName: string;
-  phoneNumberId: string | null;
-  phoneProvider: PhoneProvider | null;
-  whatsappParams: WhatsAppParams | null;
-  branchId: string | null;
-  environment: string | null;
-  timezone: string | null;
-  scheduledAt: number;
-  telephonyCallConfig: TelephonyCallConfig;
-  targetConcurrencyLimit: number | null;
-  concurrencyLimit: number;
-  dynamicVariableNames: string[];
-  idempotencyKey: string | null;
-  requestHash: string | null;
-  createdAt: number;
-}
+export type NewBatch = Pick<
+  Batch,
+  | 'id'
+  | 'workspaceId'
+  | 'name'
+  | 'agentId'
+  | 'agentName'
+  | 'phoneNumberId'
+  | 'phoneProvider'
+  | 'whatsappParams'
+  | 'branchId'
+  | 'environment'
+  | 'timezone'
+  | 'scheduledAt'
+  | 'telephonyCallConfig'
+  | 'targetConcurrencyLimit'
+  | 'concurrencyLimit'
+  | 'dynamicVariableNames'
+  | 'createdAt'
+> & { idempotencyKey: string | null; requestHash: string | null };
 
 export interface NewRecipient {
   id: string;

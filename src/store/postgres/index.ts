@@ -28,6 +28,7 @@ import type {
   Store,
   SubmitOutcome,
 } from '../store.js';
+import { pageOf } from '../page.js';
 import { migrations } from './migrations/index.js';
 import * as agentSql from './sql/agents.js';
 import * as attemptSql from './sql/attempts.js';
@@ -581,12 +582,6 @@ function leasedCallOf(row: LeasedRow, batchId: string, providerCallId: string | 
     providerCallId,
     dialedAt,
   };
-}
-
-function pageOf<T>(items: T[], limit: number, cursorOf: (item: T) => string): Page<T> {
-  const more = items.length > limit;
-  const page = more ? items.slice(0, limit) : items;
-  return { items: page, nextCursor: more && page.length ? cursorOf(page[page.length - 1]!) : null };
 }
 
 function agentValues(agent: Agent): unknown[] {

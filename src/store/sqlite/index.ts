@@ -12,6 +12,7 @@ import type {
   Store,
   SubmitOutcome,
 } from '../store.js';
+import { pageOf } from '../page.js';
 import { migrations } from './migrations/index.js';
 import {
   decodeAgent,
@@ -540,12 +541,6 @@ export class SqliteStore implements Store {
       at: e.at,
     });
   }
-}
-
-function pageOf<T>(items: T[], limit: number, cursorOf: (item: T) => string): Page<T> {
-  const more = items.length > limit;
-  const page = more ? items.slice(0, limit) : items;
-  return { items: page, nextCursor: more && page.length ? cursorOf(page[page.length - 1]!) : null };
 }
 
 function agentParams(agent: Agent) {
