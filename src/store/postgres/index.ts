@@ -80,12 +80,19 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // replaces it, and the query that needed it fails and is retried by its caller.
   pool.on('error', () => undefined);
   if (schema !== null) {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    // Two processes creating the same schema at once can both miss it and one then fails; the
+    // advisory lock serialises them.
+    await pool.query(`SELECT pg_advisory_xact_lock(${migrationLockId}); CREATE SCHEMA IF NOT EXISTS ${schema}`);
     pool.on('connect', (client) => {
       client.query(`SET search_path TO ${schema}`).catch(() => undefined);
     });
   }
-  await migrate(pool, schema);
+  try {
+    await migrate(pool, schema);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
   return new PostgresStore(pool);
 }
 
