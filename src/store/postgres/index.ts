@@ -151,14 +151,16 @@ export class PostgresStore implements Store {
         await client.query('BEGIN');
         const result = await work(client);
         await client.query('COMMIT');
+        client.release();
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
+        // The connection may be the broken one (a Postgres restart): the pool drops it rather
+        // than hand it out again.
+        client.release(error as Error);
         const code = (error as { code?: string }).code;
         if (attempt < 5 && code !== undefined && retryableCodes.has(code)) continue;
         throw error;
-      } finally {
-        client.release();
       }
     }
   }
