@@ -1,13 +1,14 @@
 /**
- * The server under test: `redial serve` from the built CLI (dist/), spawned as its own process so
- * that its RSS and CPU are its own and not the benchmark client's.
+ * The processes under test: `redial serve` and `redial worker` from the built CLI (dist/), each
+ * spawned as its own process so that its RSS and CPU are its own and not the benchmark client's.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export interface ServerProcess {
+  /** '' for a worker (it has no HTTP port). */
   url: string;
   apiKey: string;
   pid: number;
@@ -70,31 +71,56 @@ function newestMtime(dir: string): number {
 }
 
 export async function spawnServer(options: SpawnOptions): Promise<ServerProcess> {
-  const port = await freePort();
+  return spawnRedial({
+    root: options.root,
+    apiKey: options.apiKey,
+    nodeArgs: options.nodeArgs,
+    startTimeoutMs: options.startTimeoutMs,
+    role: 'serve',
+    args: ['--simulate', '--sim-time-scale', '0', '--data-dir', options.dataDir],
+  });
+}
+
+export interface RedialOptions {
+  root: string;
+  /** `serve` answers on an HTTP port (ready once /health does); `worker` has none (ready once it says so). */
+  role: 'serve' | 'worker';
+  /** Arguments after the role (store, simulation, --no-dispatch, …); port, host, key and logging are added here. */
+  args: string[];
+  apiKey: string;
+  nodeArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+  startTimeoutMs?: number;
+  /** redial's --log-level (default warn). */
+  logLevel?: string;
+  /** Also write everything the process prints to this file (all of it, not only the last 64 KiB). */
+  logFile?: string;
+}
+
+/** What `redial worker` prints once its dispatcher runs. */
+const workerReady = /redial worker is dispatching from \w+/;
+
+/** Spawns `redial serve …` or `redial worker …` from the built CLI and waits until it is ready. */
+export async function spawnRedial(options: RedialOptions): Promise<ServerProcess> {
+  const port = options.role === 'serve' ? await freePort() : null;
   const args = [
     ...(options.nodeArgs ?? []),
     join(options.root, 'bin', 'redial.js'),
-    'serve',
-    '--simulate',
-    '--sim-time-scale',
-    '0',
-    '--data-dir',
-    options.dataDir,
-    '--port',
-    String(port),
-    '--host',
-    '127.0.0.1',
-    '--api-key',
-    options.apiKey,
+    options.role,
+    ...options.args,
+    ...(port !== null ? ['--port', String(port), '--host', '127.0.0.1', '--api-key', options.apiKey] : []),
     '--log-level',
-    'warn',
+    options.logLevel ?? 'warn',
     '--drain-timeout-secs',
     '2',
   ];
-  const child = spawn(process.execPath, args, { cwd: options.root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  const child = spawn(process.execPath, args, { cwd: options.root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   spawned.add(child);
+  const file = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : null;
+  child.once('exit', () => file?.end());
   let output = '';
   const append = (chunk: Buffer) => {
+    file?.write(chunk);
     output += chunk.toString();
     if (output.length > 65_536) output = output.slice(-65_536);
   };
@@ -106,7 +132,7 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
   });
   void exited.then(() => spawned.delete(child));
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = port !== null ? `http://127.0.0.1:${port}` : '';
   let stopping: Promise<void> | null = null;
   const server: ServerProcess = {
     url,
@@ -126,20 +152,26 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
     },
   };
 
-  const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
+  const what = `redial ${options.role}`;
+  const timeoutMs = options.startTimeoutMs ?? 20_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`redial serve exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+      throw new Error(`${what} exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
     }
-    try {
-      if ((await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) })).ok) return server;
-    } catch {
-      // not listening yet
+    if (port === null) {
+      if (workerReady.test(output)) return server;
+    } else {
+      try {
+        if ((await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) })).ok) return server;
+      } catch {
+        // not listening yet
+      }
     }
     if (Date.now() > deadline) {
       await server.stop(1_000);
-      throw new Error(`redial serve did not answer /health within ${options.startTimeoutMs ?? 20_000} ms:\n${output}`);
+      throw new Error(`${what} was not ready within ${timeoutMs} ms:\n${output}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, port === null ? 20 : 50));
   }
 }
