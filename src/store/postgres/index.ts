@@ -223,7 +223,7 @@ export class PostgresStore implements Store {
 
   async batchCancel(workspaceId: string, batchId: string, now: number): Promise<BatchOperationOutcome<{ hangUp: AttemptToHangUp[] }>> {
     return this.#tx(async (db) => {
-      const [batch] = await this.#rows<BatchRow>(db, batchSql.batchGetForUpdate, [workspaceId, batchId]);
+      const batch = await this.#lockBatch(db, workspaceId, batchId);
       if (!batch) return { kind: 'not_found' };
       let status: BatchStatus;
       try {
@@ -250,7 +250,7 @@ export class PostgresStore implements Store {
 
   async batchDelete(workspaceId: string, batchId: string): Promise<{ deleted: boolean; hangUp: AttemptToHangUp[] }> {
     return this.#tx(async (db) => {
-      const [batch] = await this.#rows<BatchRow>(db, batchSql.batchGetForUpdate, [workspaceId, batchId]);
+      const batch = await this.#lockBatch(db, workspaceId, batchId);
       if (!batch) return { deleted: false, hangUp: [] };
       const live = await this.#liveAttempts(db, batch.key);
       for (const statement of [eventSql.eventDeleteByBatch, attemptSql.attemptDeleteByBatch, recipientSql.recipientDeleteByBatch, recipientSql.recipientDetailDeleteByBatch]) {
@@ -296,7 +296,7 @@ export class PostgresStore implements Store {
 
   async batchRetry(workspaceId: string, batchId: string, now: number): Promise<BatchOperationOutcome<{ requeued: number }>> {
     return this.#tx(async (db) => {
-      const [batch] = await this.#rows<BatchRow>(db, batchSql.batchGetForUpdate, [workspaceId, batchId]);
+      const batch = await this.#lockBatch(db, workspaceId, batchId);
       if (!batch) return { kind: 'not_found' };
       if (batch.status === 'cancelled') return { kind: 'refused', batch: decodeBatch(batch) };
       let status: BatchStatus;
@@ -379,15 +379,18 @@ export class PostgresStore implements Store {
   async recipientLeaseDue(owner: string, now: number, leaseUntil: number, limit: number, providerOverride?: string): Promise<LeasedCall[]> {
     return this.#tx(async (db) => {
       const leased: LeasedCall[] = [];
-      const runnable = await this.#rows<{ key: number; status: string; phone_provider: string | null; concurrency_limit: number }>(
-        db,
-        batchSql.batchListDispatchable,
-        [now],
-      );
-      for (const batch of runnable) {
+      const runnable = await this.#rows<{ key: number }>(db, batchSql.batchListDispatchable, [now]);
+      for (const { key } of runnable) {
         if (leased.length >= limit) break;
-        const [{ live } = { live: 0 }] = await this.#rows<{ live: number }>(db, batchSql.batchLiveCount, [batch.key]);
-        const want = Math.min(batch.concurrency_limit - live, limit - leased.length);
+        await db.query(batchSql.batchLockDispatch, [key]);
+        const [state] = await this.#rows<{ status: string; phone_provider: string | null; concurrency_limit: number; live: number }>(
+          db,
+          batchSql.batchDispatchState,
+          [key],
+        );
+        if (!state || (state.status !== 'pending' && state.status !== 'in_progress')) continue;
+        const batch = { key, ...state };
+        const want = Math.min(batch.concurrency_limit - batch.live, limit - leased.length);
         if (want <= 0) continue;
         const rows = await this.#rows<LeasedRow>(db, recipientSql.recipientLeaseDue, [batch.key, now, want, owner, leaseUntil]);
         if (rows.length === 0) continue;
@@ -421,8 +424,6 @@ export class PostgresStore implements Store {
   async callChangesApply(owner: string, changes: CallChange[], now: number): Promise<CallChangeResult> {
     if (changes.length === 0) return { applied: [], lost: [], completedBatchKeys: [] };
     return this.#tx(async (db) => {
-      const batchKeys = [...new Set(changes.map((c) => c.batchKey))].sort((a, b) => a - b);
-      await db.query(batchSql.batchLockKeys, [batchKeys]);
       const won = new Set(
         (
           await this.#rows<{ batch_key: number; seq: number }>(db, recipientSql.recipientApplyChanges, [
@@ -531,6 +532,15 @@ export class PostgresStore implements Store {
   }
 
   // ---- helpers
+
+  /** The batch row, locked, with its dispatch lock held (see `batchLockDispatch`). */
+  async #lockBatch(db: pg.PoolClient, workspaceId: string, batchId: string): Promise<BatchRow | null> {
+    const [batch] = await this.#rows<BatchRow>(db, batchSql.batchGet, [workspaceId, batchId]);
+    if (!batch) return null;
+    await db.query(batchSql.batchLockDispatch, [batch.key]);
+    const [locked] = await this.#rows<BatchRow>(db, batchSql.batchGetForUpdate, [workspaceId, batchId]);
+    return locked ?? null;
+  }
 
   async #batchByKey(db: Db, batchKey: number): Promise<Batch> {
     const [row] = await this.#rows<BatchRow>(db, batchSql.batchGetByKey, [batchKey]);

@@ -27,6 +27,12 @@ WHERE key = $1 AND ${sqlIn('status', batchTransitions.fail.from)}`;
 export const batchGet = `SELECT * FROM batches WHERE workspace_id = $1 AND id = $2`;
 // $1 workspace_id, $2 id — locks the batch row: cancel, retry and delete serialise on it
 export const batchGetForUpdate = `SELECT * FROM batches WHERE workspace_id = $1 AND id = $2 FOR UPDATE`;
+// $1 key — the batch's dispatch lock, held to the end of the transaction. Whoever leases from a
+// batch, cancels, retries or deletes it takes it first, so a lease counts the batch's live calls
+// and takes free slots with no other process doing the same (target_concurrency_limit holds
+// across processes) and never leases from a batch being cancelled. Group commits do not take
+// it: they only end calls, which frees slots, so they need not wait for a lease.
+export const batchLockDispatch = `SELECT pg_advisory_xact_lock(29285, $1::int)`;
 // $1 key
 export const batchGetByKey = `SELECT * FROM batches WHERE key = $1`;
 // $1 workspace_id, $2 idempotency_key
@@ -44,21 +50,17 @@ export const batchList = `
 SELECT * FROM batches
 WHERE workspace_id = $1 AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR agent_id = $3)
 ORDER BY id DESC LIMIT $4`;
-// $1 now — running batches whose start time has come, locked for this lease. SKIP LOCKED: a
-// batch another process is leasing from right now is left to it, so two processes never count
-// a batch's live calls at the same time, which is what keeps target_concurrency_limit exact
-// across processes.
+// $1 now — running batches whose start time has come, in key order (the order their dispatch
+// locks are taken, so two leasing processes cannot deadlock)
 export const batchListDispatchable = `
-SELECT b.key, b.status, b.phone_provider, b.concurrency_limit
-FROM batches b
+SELECT b.key FROM batches b
 WHERE ${sqlIn('b.status', [...batchTransitions.start.from, 'in_progress'])} AND b.scheduled_at <= $1
-ORDER BY b.key
-FOR UPDATE SKIP LOCKED`;
-// $1 batch_key
-export const batchLiveCount = `SELECT count(*)::int AS live FROM recipients WHERE batch_key = $1 AND lease_owner IS NOT NULL`;
-// $1 batch_keys bigint[] — locks batch rows in key order before recipient rows, the order every
-// writer uses, so concurrent cancels and group commits cannot deadlock
-export const batchLockKeys = `SELECT key FROM batches WHERE key = ANY($1::bigint[]) ORDER BY key FOR UPDATE`;
+ORDER BY b.key`;
+// $1 batch_key — read under the dispatch lock: the batch may have been cancelled meanwhile
+export const batchDispatchState = `
+SELECT b.status, b.phone_provider, b.concurrency_limit,
+  (SELECT count(*)::int FROM recipients r WHERE r.batch_key = b.key AND r.lease_owner IS NOT NULL) AS live
+FROM batches b WHERE b.key = $1`;
 // $1 key, $2 status, $3 now, $4 retry_increment — a batch that leaves \`failed\` leaves its reason behind too
 export const batchSetStatus = `
 UPDATE batches SET status = $2, status_reason = CASE WHEN $2 = 'failed' THEN status_reason END,
