@@ -307,12 +307,13 @@ export class Dispatcher implements CallEventSink {
     if (changes.length === 0) return;
     const now = this.#o.clock.now();
     const result = await this.#write(changes, now);
-    if (result === null) {
-      // Nothing was written (the database is unreachable): keep the reports and try again
-      // shortly rather than lose an outcome.
-      this.#inbox = inbox.concat(this.#inbox);
+    if (result === null || result.unwritten.length > 0) {
+      // The database was unreachable for some or all (a restart): keep those reports and try
+      // again shortly rather than lose an outcome.
+      const again = result === null ? null : new Set(result.unwritten.map(keyOf));
+      this.#inbox = inbox.filter((item) => again === null || again.has(item.key)).concat(this.#inbox);
       setTimeout(() => this.#scheduleFlush(), 500);
-      return;
+      if (result === null) return;
     }
     let ended = 0;
     for (const change of result.applied) {
@@ -345,33 +346,35 @@ export class Dispatcher implements CallEventSink {
   /**
    * Writes a group commit. If it fails, each change is tried alone: a change the database refuses
    * every time is dropped from this process (its lease then expires and reconciliation settles it)
-   * instead of blocking every other outcome behind it. Null when nothing could be written at all.
+   * instead of blocking every other outcome behind it; one that failed because the database was
+   * unreachable comes back in `unwritten`. Null when nothing could be written at all.
    */
-  async #write(changes: CallChange[], now: number): Promise<CallChangeResult | null> {
+  async #write(changes: CallChange[], now: number): Promise<(CallChangeResult & { unwritten: CallChange[] }) | null> {
     try {
-      return await this.#o.store.callChangesApply(this.#o.owner, changes, now);
+      return { ...(await this.#o.store.callChangesApply(this.#o.owner, changes, now)), unwritten: [] };
     } catch (error) {
       this.#log.error({ err: coerceError(error), changes: changes.length }, 'dispatcher:flush:failed');
       if (changes.length === 1) return null;
     }
     const merged: CallChangeResult = { applied: [], lost: [], completedBatchKeys: [] };
     const refused: CallChange[] = [];
+    const unwritten: CallChange[] = [];
     for (const change of changes) {
       try {
         const one = await this.#o.store.callChangesApply(this.#o.owner, [change], now);
         merged.applied.push(...one.applied);
         merged.lost.push(...one.lost);
         merged.completedBatchKeys.push(...one.completedBatchKeys);
-      } catch {
-        refused.push(change);
+      } catch (error) {
+        (isRefusedData(error) ? refused : unwritten).push(change);
       }
     }
-    if (refused.length === changes.length) return null;
+    if (unwritten.length > 0 && merged.applied.length === 0 && merged.lost.length === 0) return null;
     for (const change of refused) {
       this.#log.error({ batchKey: change.batchKey, seq: change.seq, attempt: change.attemptNumber }, 'dispatcher:flush:change_refused');
       this.#live.delete(keyOf(change));
     }
-    return merged;
+    return { ...merged, unwritten };
   }
 
   async #hangUpLive(live: LiveCall): Promise<void> {
@@ -452,6 +455,15 @@ export class Dispatcher implements CallEventSink {
       uncertain();
     }
   }
+}
+
+/**
+ * Whether the database refused a change for what it contains (a constraint or data error: it
+ * would refuse it every time), as opposed to being unreachable, restarting or busy.
+ */
+function isRefusedData(error: unknown): boolean {
+  const code = String((error as { code?: unknown }).code ?? '');
+  return /^2[23]/.test(code) || code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH';
 }
 
 function keyOf(ref: { batchKey: number; seq: number }): string {

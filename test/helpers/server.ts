@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -125,4 +126,78 @@ let nextPort = 20000 + (process.pid % 20000);
 export function freePort(): number {
   nextPort += 1;
   return nextPort;
+}
+
+export interface SpawnedWorker {
+  child: ChildProcess;
+  pid: number;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** Resolves once the worker printed that it is dispatching; rejects if it exits first or takes too long. */
+  ready: Promise<void>;
+  isReady: () => boolean;
+  output: () => string;
+}
+
+/**
+ * Starts `redial worker` from the TypeScript sources (through tsx) without waiting for it. A
+ * worker has no HTTP port: it is ready when it prints "redial worker is dispatching from …".
+ */
+export function launchWorker(options: { databaseUrl: string; args?: string[]; env?: NodeJS.ProcessEnv; readyTimeoutMs?: number }): SpawnedWorker {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'worker', '--database-url', options.databaseUrl, ...(options.args ?? [])], {
+    env: { ...process.env, REDIAL_LOG_LEVEL: 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let isReady = false;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker ${child.pid} not ready after ${options.readyTimeoutMs ?? 30_000} ms:\n${output}`)), options.readyTimeoutMs ?? 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!isReady && /redial worker is dispatching from/.test(output)) {
+        isReady = true;
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!isReady) reject(new Error(`worker ${child.pid} exited before it was ready (${signal ?? code}):\n${output}`));
+    });
+  });
+  // Whoever awaits `ready` sees the failure; a worker killed while starting is no unhandled rejection.
+  ready.catch(() => undefined);
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, pid: child.pid!, exited, ready, isReady: () => isReady, output: () => output };
+}
+
+/** Starts `redial worker` and waits until it is dispatching. */
+export async function spawnWorker(options: Parameters<typeof launchWorker>[0]): Promise<SpawnedWorker> {
+  const worker = launchWorker(options);
+  await worker.ready;
+  return worker;
+}
+
+/** SIGKILLs every child still running and waits for each to be gone. */
+export async function killAll(children: { child: ChildProcess; exited: Promise<unknown> }[]): Promise<void> {
+  await Promise.all(
+    children.map(async ({ child, exited }) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    }),
+  );
+}
+
+/** A port nothing listens on right now, as the OS hands it out (for a process started next). */
+export async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('no port from the OS');
+  return address.port;
 }

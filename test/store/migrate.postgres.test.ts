@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
+import { after, before, it } from 'node:test';
 import pg from 'pg';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { migrations } from '../../src/store/postgres/migrations/index.js';
-import { dropSchema, newSchemaName, testDatabaseUrl } from '../helpers/postgres.js';
+import { dropSchema, holdServerShared, newSchemaName, testDatabaseUrl, type ServerLock } from '../helpers/postgres.js';
+
+// test/e2e/postgres-restart.test.ts stops the server; not while this file runs.
+let lock: ServerLock;
+before(async () => {
+  lock = await holdServerShared();
+});
+after(async () => {
+  await lock.release();
+});
 
 it('migrates once when ten processes start at the same moment', async () => {
   const schema = newSchemaName('redial_migrate');

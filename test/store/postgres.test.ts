@@ -1,6 +1,16 @@
+import { after, before } from 'node:test';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
-import { dropSchema, newSchemaName, testDatabaseUrl } from '../helpers/postgres.js';
+import { dropSchema, holdServerShared, newSchemaName, testDatabaseUrl, type ServerLock } from '../helpers/postgres.js';
 import { exerciseStore } from './conformance/index.js';
+
+// test/e2e/postgres-restart.test.ts stops the server; not while this file runs.
+let lock: ServerLock;
+before(async () => {
+  lock = await holdServerShared();
+});
+after(async () => {
+  await lock.release();
+});
 
 exerciseStore('PostgreSQL', async (count) => {
   const schema = newSchemaName();

@@ -99,6 +99,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 /** Ten processes starting at once migrate once: the first takes the advisory lock, the rest wait and find nothing to do. */
 async function migrate(pool: pg.Pool, schema: string | null): Promise<void> {
   const client = await pool.connect();
+  const onError = (): void => undefined;
+  client.on('error', onError);
   try {
     if (schema !== null) await client.query(`SET search_path TO ${schema}`);
     await client.query('SELECT pg_advisory_lock($1)', [migrationLockId]);
@@ -124,6 +126,7 @@ async function migrate(pool: pg.Pool, schema: string | null): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1)', [migrationLockId]);
     }
   } finally {
+    client.removeListener('error', onError);
     client.release();
   }
 }
@@ -147,16 +150,22 @@ export class PostgresStore implements Store {
   async #tx<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.#pool.connect();
+      // A checked-out client has no pool listener: a connection the server drops (a Postgres
+      // restart) would otherwise raise an unhandled 'error' and end the process. The query in
+      // flight fails on its own, which is all the caller needs to know.
+      const onError = (): void => undefined;
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await work(client);
         await client.query('COMMIT');
+        client.removeListener('error', onError);
         client.release();
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
-        // The connection may be the broken one (a Postgres restart): the pool drops it rather
-        // than hand it out again.
+        client.removeListener('error', onError);
+        // The connection may be the broken one: the pool drops it rather than hand it out again.
         client.release(error as Error);
         const code = (error as { code?: string }).code;
         if (attempt < 5 && code !== undefined && retryableCodes.has(code)) continue;
