@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { allEvents, apiOf, assertNoneExited, checkCrashRun, crashRecipients, longestCallMs, submitCrashBatch, tryGetBatch, type Kill } from '../helpers/crash.js';
+import { apiOf, assertNoneExited, completeAndCheck, crashRecipients, longestCallMs, submitCrashBatch, tryGetBatch, type Kill } from '../helpers/crash.js';
 import { createSchema, dropSchema, holdServerShared, newSchemaName, urlWithSchema, type ServerLock } from '../helpers/postgres.js';
-import { killAll, launchWorker, spawnServer, unusedPort, waitFor, type SpawnedServer, type SpawnedWorker } from '../helpers/server.js';
+import { killAll, launchWorker, spawnServer, unusedPort, type SpawnedServer, type SpawnedWorker } from '../helpers/server.js';
 
 const count = 5_000;
 const limit = 50;
@@ -109,21 +109,8 @@ describe('three workers and an API on PostgreSQL, a random worker kill -9ed ever
     await Promise.all(workers.map((worker) => worker.ready));
     assert.ok(finishedAtLastKill < count, 'the batch was still running at the last kill');
 
-    await waitFor(
-      async () => {
-        assertNoneExited(processes, killedPids);
-        return (await tryGetBatch(api, batchId))?.status === 'completed';
-      },
-      90_000,
-      'the batch to complete',
-    );
-    const completedAt = Date.now();
-    const final = (await tryGetBatch(api, batchId, true))!;
-    const events = await allEvents(api, batchId);
-    const stats = checkCrashRun({
-      final,
+    const { completedAt, stats } = await completeAndCheck(api, batchId, processes, killedPids, {
       recipients,
-      events,
       dialLogPath: dialLog,
       kills: killed,
       limit,

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { allEvents, apiOf, assertNoneExited, checkCrashRun, crashRecipients, longestCallMs, submitCrashBatch, tryGetBatch, type Kill } from '../helpers/crash.js';
-import { killAll, spawnServer, unusedPort, waitFor, type SpawnedServer } from '../helpers/server.js';
+import { apiOf, assertNoneExited, completeAndCheck, crashRecipients, longestCallMs, submitCrashBatch, tryGetBatch, type Kill } from '../helpers/crash.js';
+import { killAll, spawnServer, unusedPort, type SpawnedServer } from '../helpers/server.js';
 
 const count = 3_000;
 const limit = 50;
@@ -77,21 +77,8 @@ describe('one server on SQLite, kill -9ed and started again 10 times', () => {
     assert.ok(finishedAtLastKill < count, 'the batch was still running at the last kill');
 
     const api = apiOf(server);
-    await waitFor(
-      async () => {
-        assertNoneExited(processes, killedPids);
-        return (await tryGetBatch(api, batchId))?.status === 'completed';
-      },
-      90_000,
-      'the batch to complete',
-    );
-    const completedAt = Date.now();
-    const final = (await tryGetBatch(api, batchId, true))!;
-    const events = await allEvents(api, batchId);
-    const stats = checkCrashRun({
-      final,
+    const { completedAt, stats } = await completeAndCheck(api, batchId, processes, killedPids, {
       recipients,
-      events,
       dialLogPath: dialLog,
       kills: killed,
       limit,

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { allEvents, apiOf, assertNoneExited, checkCrashRun, crashRecipients, longestCallMs, submitCrashBatch, tryGetBatch } from '../helpers/crash.js';
+import { apiOf, assertNoneExited, completeAndCheck, crashRecipients, longestCallMs, submitCrashBatch, tryGetBatch } from '../helpers/crash.js';
 import {
   createSchema,
   dropSchema,
@@ -149,21 +149,8 @@ describe('the PostgreSQL server restarted while a batch runs', { skip }, () => {
     }
     // Every redial process lives through it.
     assertNoneExited(processes);
-    await waitFor(
-      async () => {
-        assertNoneExited(processes);
-        return (await tryGetBatch(api, batchId))?.status === 'completed';
-      },
-      90_000,
-      'the batch to complete after the restart',
-    );
-    const completedAt = Date.now();
-    const final = (await tryGetBatch(api, batchId, true))!;
-    const events = await allEvents(api, batchId);
-    const stats = checkCrashRun({
-      final,
+    const { completedAt, stats } = await completeAndCheck(api, batchId, processes, new Set(), {
       recipients,
-      events,
       dialLogPath: dialLog,
       // No process was killed: any dispatch_uncertain fails as unexplained.
       kills: [],

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { scriptCall, type SimulatedScript } from '../../src/telephony/simulated/outcomes.js';
 import type { WireBatch, WireRecipient } from './fixtures.js';
-import { apiFetch, readDialLog } from './server.js';
+import { apiFetch, readDialLog, waitFor } from './server.js';
 
 export const terminalStatuses = new Set(['completed', 'failed', 'voicemail']);
 
@@ -271,4 +271,29 @@ export function assertNoneExited(processes: { child: ChildProcess; output: () =>
       throw new Error(`redial process ${pid} exited by itself (${signalCode ?? `code ${exitCode}`}):\n${proc.output()}`);
     }
   }
+}
+
+/**
+ * Waits until the batch completes (failing at once if a process exits that was not killed on
+ * purpose), then runs every end-of-run check on it.
+ */
+export async function completeAndCheck(
+  api: Api,
+  batchId: string,
+  processes: { child: ChildProcess; output: () => string }[],
+  killedPids: ReadonlySet<number>,
+  check: Omit<CrashCheck, 'final' | 'events'>,
+): Promise<{ completedAt: number; stats: CrashStats }> {
+  await waitFor(
+    async () => {
+      assertNoneExited(processes, killedPids);
+      return (await tryGetBatch(api, batchId))?.status === 'completed';
+    },
+    90_000,
+    'the batch to complete',
+  );
+  const completedAt = Date.now();
+  const final = (await tryGetBatch(api, batchId, true))!;
+  const events = await allEvents(api, batchId);
+  return { completedAt, stats: checkCrashRun({ ...check, final, events }) };
 }
