@@ -9,10 +9,9 @@
  * and checkpointed again.
  */
 import type pg from 'pg';
-import type { NewBatch, NewRecipient } from '../src/domain/types.js';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { backendCpu, connect, cpuBetween, urlWithSchema } from './postgres.js';
-import { benchNumber } from './workload.js';
+import { retryBatchId, submitRetryBatch } from './workload.js';
 
 export interface PostgresRetryResult {
   recipients: number;
@@ -53,40 +52,8 @@ export async function benchRetryPostgres(options: { schema: string; recipients: 
   // Another connection, as another process would be: marks the outcome and reads counts.
   const db = await connect(options.schema);
   try {
-    const now = Date.now();
-    const batch: NewBatch = {
-      id: 'btcal_bench_retry',
-      workspaceId: 'default',
-      name: 'bench retry',
-      agentId: 'agent_bench',
-      agentName: 'Bench agent',
-      phoneNumberId: 'phnum_bench',
-      phoneProvider: 'twilio',
-      whatsappParams: null,
-      branchId: null,
-      environment: null,
-      timezone: null,
-      scheduledAt: now,
-      telephonyCallConfig: {},
-      targetConcurrencyLimit: 5000,
-      concurrencyLimit: 5000,
-      dynamicVariableNames: ['customer_name'],
-      idempotencyKey: null,
-      requestHash: null,
-      createdAt: now,
-    };
-    let recipients: NewRecipient[] | null = Array.from({ length: options.recipients }, (_, i) => ({
-      id: `r${i}`,
-      phoneNumber: benchNumber(i),
-      whatsappUserId: null,
-      clientData: { dynamic_variables: { customer_name: `Customer ${i}` } },
-    }));
-    let started = performance.now();
-    const outcome = await store.batchSubmit(batch, recipients);
-    const submitMs = performance.now() - started;
-    recipients = null;
-    if (outcome.kind !== 'created') throw new Error(`retry bench (postgres): submit was ${outcome.kind}`);
-    const batchKey = outcome.batch.key;
+    const { batchKey, submitMs } = await submitRetryBatch(store, options.recipients, 'retry bench (postgres)');
+    let started = 0;
 
     started = performance.now();
     await inTransaction(db, async () => {
@@ -116,7 +83,7 @@ export async function benchRetryPostgres(options: { schema: string; recipients: 
       failed = await failedCount();
       const cpuBefore = await backendCpu(db, options.schema);
       started = performance.now();
-      const result = await store.batchRetry('default', batch.id, Date.now());
+      const result = await store.batchRetry('default', retryBatchId, Date.now());
       retryMs.push(performance.now() - started);
       retryBackendCpu.push(cpuBetween(cpuBefore, await backendCpu(db, options.schema)));
       if (result.kind !== 'done') throw new Error(`retry bench (postgres): batchRetry was ${result.kind}`);

@@ -6,9 +6,8 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { NewBatch, NewRecipient } from '../src/domain/types.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { benchNumber } from './workload.js';
+import { retryBatchId, submitRetryBatch } from './workload.js';
 
 export interface RetryResult {
   recipients: number;
@@ -34,40 +33,8 @@ export async function benchRetry(options: { dataDir: string; recipients: number;
   const filename = join(options.dataDir, 'retry.db');
   const store = openSqliteStore({ filename });
   try {
-    const now = Date.now();
-    const batch: NewBatch = {
-      id: 'btcal_bench_retry',
-      workspaceId: 'default',
-      name: 'bench retry',
-      agentId: 'agent_bench',
-      agentName: 'Bench agent',
-      phoneNumberId: 'phnum_bench',
-      phoneProvider: 'twilio',
-      whatsappParams: null,
-      branchId: null,
-      environment: null,
-      timezone: null,
-      scheduledAt: now,
-      telephonyCallConfig: {},
-      targetConcurrencyLimit: 5000,
-      concurrencyLimit: 5000,
-      dynamicVariableNames: ['customer_name'],
-      idempotencyKey: null,
-      requestHash: null,
-      createdAt: now,
-    };
-    let recipients: NewRecipient[] | null = Array.from({ length: options.recipients }, (_, i) => ({
-      id: `r${i}`,
-      phoneNumber: benchNumber(i),
-      whatsappUserId: null,
-      clientData: { dynamic_variables: { customer_name: `Customer ${i}` } },
-    }));
-    let started = performance.now();
-    const outcome = await store.batchSubmit(batch, recipients);
-    const submitMs = performance.now() - started;
-    recipients = null;
-    if (outcome.kind !== 'created') throw new Error(`retry bench: submit was ${outcome.kind}`);
-    const batchKey = outcome.batch.key;
+    const { batchKey, submitMs } = await submitRetryBatch(store, options.recipients, 'retry bench');
+    let started = 0;
 
     // A second connection, as another process would be: mark the outcome, then checkpoint so
     // that the timed retry does not also pay for copying this UPDATE's pages out of the WAL.
@@ -94,7 +61,7 @@ export async function benchRetry(options: { dataDir: string; recipients: number;
         markMs = mark();
         failedCount = failed();
         started = performance.now();
-        const result = await store.batchRetry('default', batch.id, Date.now());
+        const result = await store.batchRetry('default', retryBatchId, Date.now());
         retryMs.push(performance.now() - started);
         if (result.kind !== 'done') throw new Error(`retry bench: batchRetry was ${result.kind}`);
         if (result.requeued !== failedCount) throw new Error(`retry bench: requeued ${result.requeued}, expected ${failedCount}`);
@@ -109,3 +76,4 @@ export async function benchRetry(options: { dataDir: string; recipients: number;
     await store.close();
   }
 }
+

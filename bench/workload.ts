@@ -1,4 +1,6 @@
 /** The recipients the benchmark submits: valid, varied US numbers, each with a dynamic variable. */
+import type { NewBatch, NewRecipient } from '../src/domain/types.js';
+import type { Store } from '../src/store/store.js';
 
 /** Ten area codes; with 555-0000…9999 under each that is 100,000 distinct numbers. */
 export const areaCodes = ['202', '212', '305', '312', '415', '503', '512', '617', '718', '929'] as const;
@@ -42,4 +44,46 @@ export function submitBody(options: SubmitOptions): string {
     scheduled_time_unix: options.scheduledTimeUnix,
   });
   return `${head.slice(0, -1)},"recipients":[${recipients.join(',')}]}`;
+}
+
+export const retryBatchId = 'btcal_bench_retry';
+
+/**
+ * Submits the retry bench's batch of `count` recipients through a store and returns its key and
+ * how long the submit took (the large-recipient array is dropped before the timed retry runs).
+ */
+export async function submitRetryBatch(store: Store, count: number, label: string): Promise<{ batchKey: number; submitMs: number }> {
+  const now = Date.now();
+  const batch: NewBatch = {
+    id: retryBatchId,
+    workspaceId: 'default',
+    name: 'bench retry',
+    agentId: 'agent_bench',
+    agentName: 'Bench agent',
+    phoneNumberId: 'phnum_bench',
+    phoneProvider: 'twilio',
+    whatsappParams: null,
+    branchId: null,
+    environment: null,
+    timezone: null,
+    scheduledAt: now,
+    telephonyCallConfig: {},
+    targetConcurrencyLimit: 5000,
+    concurrencyLimit: 5000,
+    dynamicVariableNames: ['customer_name'],
+    idempotencyKey: null,
+    requestHash: null,
+    createdAt: now,
+  };
+  const recipients: NewRecipient[] = Array.from({ length: count }, (_, i) => ({
+    id: `r${i}`,
+    phoneNumber: benchNumber(i),
+    whatsappUserId: null,
+    clientData: { dynamic_variables: { customer_name: `Customer ${i}` } },
+  }));
+  const started = performance.now();
+  const outcome = await store.batchSubmit(batch, recipients);
+  const submitMs = performance.now() - started;
+  if (outcome.kind !== 'created') throw new Error(`${label}: submit was ${outcome.kind}`);
+  return { batchKey: outcome.batch.key, submitMs };
 }
