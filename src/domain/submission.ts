@@ -3,7 +3,7 @@
  * numbers to E.164, missing recipient ids generated, the dynamic variable names collected for
  * the export's columns. Every problem comes back as a FastAPI-style issue with its `loc`.
  */
-import type { SubmitBody } from '../api/schemas/submit.js';
+import type { SubmitBody } from './wire/submit.js';
 import { validationError, type ValidationIssue } from './errors.js';
 import { newId, newRandomId } from './ids.js';
 import type { Agent, JsonObject, NewBatch, NewRecipient, PhoneNumber, TelephonyCallConfig } from './types.js';

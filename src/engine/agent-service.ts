@@ -2,7 +2,7 @@ import type { Clock } from '../domain/clock.js';
 import { agentNotFound, RedialError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Agent, AgentHandoff, JsonObject, PhoneNumber } from '../domain/types.js';
-import type { AgentCreateBody, AgentUpdateBody } from '../api/schemas/agents.js';
+import type { AgentCreateBody, AgentUpdateBody } from '../domain/wire/agents.js';
 import type { Page, Store } from '../store/store.js';
 
 export class AgentService {

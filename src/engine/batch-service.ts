@@ -5,7 +5,7 @@ import { batchNotFound, RedialError } from '../domain/errors.js';
 import { countryOf } from '../domain/phone.js';
 import { validateSubmission } from '../domain/submission.js';
 import type { Batch, BatchEvent, PhoneNumber, Recipient } from '../domain/types.js';
-import type { SubmitBody } from '../api/schemas/submit.js';
+import type { SubmitBody } from '../domain/wire/submit.js';
 import type { AttemptToHangUp, Page, Store } from '../store/store.js';
 import type { PhoneNormaliser } from './phone-normaliser.js';
 

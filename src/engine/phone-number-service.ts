@@ -8,7 +8,7 @@ import type {
   OutboundTrunk,
   PhoneNumberCreateBody,
   PhoneNumberUpdateBody,
-} from '../api/schemas/phone-numbers.js';
+} from '../domain/wire/phone-numbers.js';
 import type { Store } from '../store/store.js';
 
 export class PhoneNumberService {

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { AgentCreateBodySchema } from '../../../schemas/agents.js';
+import { AgentCreateBodySchema } from '../../../../domain/wire/agents.js';
 import type { Services } from '../../../services.js';
 
 export function registerAgentCreate(app: FastifyInstance, services: Services): void {

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { AgentIdParams } from '../../../schemas/agents.js';
+import { AgentIdParams } from '../../../../domain/wire/agents.js';
 import type { Services } from '../../../services.js';
 
 export function registerAgentDelete(app: FastifyInstance, services: Services): void {

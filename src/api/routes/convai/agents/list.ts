@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { AgentListQuerySchema } from '../../../schemas/agents.js';
+import { AgentListQuerySchema } from '../../../../domain/wire/agents.js';
 import { serializeAgentSummary } from '../../../serializers.js';
 import type { Services } from '../../../services.js';
 

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { AgentIdParams, AgentUpdateBodySchema } from '../../../schemas/agents.js';
+import { AgentIdParams, AgentUpdateBodySchema } from '../../../../domain/wire/agents.js';
 import { serializeAgent } from '../../../serializers.js';
 import type { Services } from '../../../services.js';
 

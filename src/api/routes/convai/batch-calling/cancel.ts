@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { serializeBatch } from '../../../serializers.js';
-import { BatchIdParams } from '../../../schemas/common.js';
+import { BatchIdParams } from '../../../../domain/wire/common.js';
 import type { Services } from '../../../services.js';
 
 export function registerCancel(app: FastifyInstance, services: Services): void {

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { BatchIdParams } from '../../../schemas/common.js';
+import { BatchIdParams } from '../../../../domain/wire/common.js';
 import type { Services } from '../../../services.js';
 
 export function registerDelete(app: FastifyInstance, services: Services): void {

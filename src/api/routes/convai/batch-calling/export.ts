@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { csvLines, exportColumns, exportRow } from '../../../csv-export.js';
-import { BatchIdParams } from '../../../schemas/common.js';
+import { BatchIdParams } from '../../../../domain/wire/common.js';
 import type { Services } from '../../../services.js';
 
 const QuerySchema = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1 })) });

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { serializeBatch, serializeRecipient } from '../../../serializers.js';
-import { BatchIdParams } from '../../../schemas/common.js';
+import { BatchIdParams } from '../../../../domain/wire/common.js';
 import type { Services } from '../../../services.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { serializeBatch } from '../../../serializers.js';
-import { SubmitBodySchema } from '../../../schemas/submit.js';
+import { SubmitBodySchema } from '../../../../domain/wire/submit.js';
 import type { Services } from '../../../services.js';
 
 export function registerSubmit(app: FastifyInstance, services: Services): void {

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { PhoneNumberIdParams } from '../../../schemas/phone-numbers.js';
+import { PhoneNumberIdParams } from '../../../../domain/wire/phone-numbers.js';
 import type { Services } from '../../../services.js';
 
 export function registerPhoneNumberDelete(app: FastifyInstance, services: Services): void {

@@ -1,3 +1,9 @@
+/**
+ * Request shapes of the ElevenLabs API (contract/elevenlabs-api.md) as TypeBox schemas. They live
+ * in the domain, not under api/, because the services take the validated bodies as they are:
+ * routes validate with these schemas, and engine and domain code use their static types, so
+ * nothing outside api/ imports from api/.
+ */
 import { Type, type TSchema } from 'typebox';
 
 /**
