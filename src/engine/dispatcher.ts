@@ -267,6 +267,11 @@ export class Dispatcher implements CallEventSink {
     const agent = await this.#o.store.agentGet(batch.workspaceId, batch.agentId);
     const phoneNumber = batch.phoneNumberId ? await this.#o.store.phoneNumberGet(batch.workspaceId, batch.phoneNumberId) : null;
     const context = { batch, agent, phoneNumber, loadedAt: now };
+    // Entries only serve the next few seconds of dialing: drop the stale ones so a long-running
+    // process that sees many batches does not keep them all.
+    if (this.#contexts.size >= 1_000) {
+      for (const [key, old] of this.#contexts) if (now - old.loadedAt >= contextTtlMs) this.#contexts.delete(key);
+    }
     this.#contexts.set(batchKey, context);
     return context;
   }
