@@ -246,7 +246,7 @@ export class PostgresStore implements Store {
       const ended = inFlight.length
         ? ((await db.query(attemptSql.attemptEndCancelled, [batch.key, inFlight.map((r) => r.seq), inFlight.map((r) => r.attempt_count), now])).rowCount ?? 0)
         : 0;
-      await db.query(batchSql.batchCountersAdd, [[batch.key], [0], [ended], now]);
+      await db.query(batchSql.batchCountersAdd, [[batch.key], [0], [ended], now, 'api']);
       await db.query(batchSql.batchSetStatus, [batch.key, status, now, 0]);
       await this.#event(db, { batchKey: batch.key, type: 'recipients:cancel', from: 'pending', to: 'cancelled', count: pending, at: now });
       if (inFlight.length) {
@@ -262,7 +262,13 @@ export class PostgresStore implements Store {
       const batch = await this.#lockBatch(db, workspaceId, batchId);
       if (!batch) return { deleted: false, hangUp: [] };
       const live = await this.#liveAttempts(db, batch.key);
-      for (const statement of [eventSql.eventDeleteByBatch, attemptSql.attemptDeleteByBatch, recipientSql.recipientDeleteByBatch, recipientSql.recipientDetailDeleteByBatch]) {
+      for (const statement of [
+        eventSql.eventDeleteByBatch,
+        attemptSql.attemptDeleteByBatch,
+        recipientSql.recipientDeleteByBatch,
+        recipientSql.recipientDetailDeleteByBatch,
+        batchSql.batchCountersDelete,
+      ]) {
         await db.query(statement, [batch.key]);
       }
       await db.query(batchSql.batchDelete, [batch.key]);
@@ -417,7 +423,7 @@ export class PostgresStore implements Store {
           rows.map(() => null),
           rows.map(() => now),
         ]);
-        await db.query(batchSql.batchCountersAdd, [[batch.key], [rows.length], [0], now]);
+        await db.query(batchSql.batchCountersAdd, [[batch.key], [rows.length], [0], now, owner]);
         if (batch.status === 'pending') {
           const status = nextBatchStatus('pending', 'start');
           await db.query(batchSql.batchSetStatus, [batch.key, status, now, 0]);
@@ -479,7 +485,7 @@ export class PostgresStore implements Store {
       const finishedByBatch = new Map<number, number>();
       for (const c of applied) finishedByBatch.set(c.batchKey, (finishedByBatch.get(c.batchKey) ?? 0) + (c.endedAt === undefined ? 0 : 1));
       const counted = [...finishedByBatch];
-      await db.query(batchSql.batchCountersAdd, [counted.map(([key]) => key), counted.map(() => 0), counted.map(([, n]) => n), now]);
+      await db.query(batchSql.batchCountersAdd, [counted.map(([key]) => key), counted.map(() => 0), counted.map(([, n]) => n), now, owner]);
       const ended = counted.filter(([, n]) => n > 0).map(([key]) => key);
       const completedBatchKeys = ended.length ? await this.#completeFinishedBatches(db, ended, now) : [];
       return { applied, lost, completedBatchKeys };
@@ -547,7 +553,8 @@ export class PostgresStore implements Store {
     const [batch] = await this.#rows<BatchRow>(db, batchSql.batchGet, [workspaceId, batchId]);
     if (!batch) return null;
     await db.query(batchSql.batchLockDispatch, [batch.key]);
-    const [locked] = await this.#rows<BatchRow>(db, batchSql.batchGetForUpdate, [workspaceId, batchId]);
+    await db.query(batchSql.batchGetForUpdate, [workspaceId, batchId]);
+    const [locked] = await this.#rows<BatchRow>(db, batchSql.batchGet, [workspaceId, batchId]);
     return locked ?? null;
   }
 

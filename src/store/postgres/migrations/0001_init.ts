@@ -60,12 +60,34 @@ CREATE TABLE batches (
   request_hash             text,
   created_at               bigint NOT NULL,
   updated_at               bigint NOT NULL,
-  CHECK (status <> 'failed' OR status_reason IS NOT NULL),
-  CHECK (total_calls_finished <= total_calls_dispatched)
+  CHECK (status <> 'failed' OR status_reason IS NOT NULL)
 );
 CREATE INDEX batches_workspace ON batches (workspace_id, id);
 CREATE INDEX batches_running ON batches (scheduled_at) WHERE status IN ('pending', 'in_progress');
 CREATE UNIQUE INDEX batches_idempotency ON batches (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+-- Counters that every lease and group commit adds to live in one row per batch and process
+-- (\`shard\`), not in the batch row: with them in the batch row, every worker's writes to one
+-- batch queued on that single row. Reads add the shards up (batches_with_counts).
+CREATE TABLE batch_counters (
+  batch_key  bigint NOT NULL,
+  shard      text NOT NULL,
+  dispatched integer NOT NULL DEFAULT 0,
+  finished   integer NOT NULL DEFAULT 0,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (batch_key, shard)
+);
+
+CREATE VIEW batches_with_counts AS
+SELECT b.key, b.id, b.workspace_id, b.name, b.agent_id, b.agent_name, b.phone_number_id, b.phone_provider, b.whatsapp_params, b.branch_id, b.environment, b.timezone, b.scheduled_at, b.status, b.status_reason, b.telephony_call_config, b.target_concurrency_limit, b.concurrency_limit, b.total_calls_scheduled, b.retry_count, b.dynamic_variable_names, b.idempotency_key, b.request_hash, b.created_at,
+  b.total_calls_dispatched + coalesce(c.dispatched, 0) AS total_calls_dispatched,
+  b.total_calls_finished + coalesce(c.finished, 0) AS total_calls_finished,
+  greatest(b.updated_at, coalesce(c.updated_at, 0)) AS updated_at
+FROM batches b
+LEFT JOIN LATERAL (
+  SELECT sum(dispatched)::int AS dispatched, sum(finished)::int AS finished, max(updated_at) AS updated_at
+  FROM batch_counters WHERE batch_key = b.key
+) c ON true;
 
 -- The recipient row is the queue (see the SQLite migration for why it is narrow).
 CREATE TABLE recipients (

@@ -1,14 +1,16 @@
 import { batchTransitions } from '../../../domain/status.js';
 import { sqlIn } from '../../sql-list.js';
 
-// $1 batch_keys bigint[], $2 dispatched int[], $3 finished int[], $4 now
+// $1 batch_keys bigint[], $2 dispatched int[], $3 finished int[], $4 now, $5 shard (the writing process)
 export const batchCountersAdd = `
-UPDATE batches b SET
-  total_calls_dispatched = b.total_calls_dispatched + u.dispatched,
-  total_calls_finished = b.total_calls_finished + u.finished,
-  updated_at = $4
-FROM unnest($1::bigint[], $2::int[], $3::int[]) AS u(key, dispatched, finished)
-WHERE b.key = u.key`;
+INSERT INTO batch_counters (batch_key, shard, dispatched, finished, updated_at)
+SELECT u.key, $5, u.dispatched, u.finished, $4 FROM unnest($1::bigint[], $2::int[], $3::int[]) AS u(key, dispatched, finished)
+ON CONFLICT (batch_key, shard) DO UPDATE SET
+  dispatched = batch_counters.dispatched + EXCLUDED.dispatched,
+  finished = batch_counters.finished + EXCLUDED.finished,
+  updated_at = greatest(batch_counters.updated_at, EXCLUDED.updated_at)`;
+// $1 key
+export const batchCountersDelete = `DELETE FROM batch_counters WHERE batch_key = $1`;
 // $1 batch_keys bigint[], $2 now — batches with no open recipient left become completed
 export const batchCompleteFinished = `
 UPDATE batches SET status = 'completed', updated_at = $2
@@ -24,9 +26,9 @@ export const batchFail = `
 UPDATE batches SET status = 'failed', status_reason = $2, updated_at = $3
 WHERE key = $1 AND ${sqlIn('status', batchTransitions.fail.from)}`;
 // $1 workspace_id, $2 id
-export const batchGet = `SELECT * FROM batches WHERE workspace_id = $1 AND id = $2`;
+export const batchGet = `SELECT * FROM batches_with_counts WHERE workspace_id = $1 AND id = $2`;
 // $1 workspace_id, $2 id — locks the batch row: cancel, retry and delete serialise on it
-export const batchGetForUpdate = `SELECT * FROM batches WHERE workspace_id = $1 AND id = $2 FOR UPDATE`;
+export const batchGetForUpdate = `SELECT key FROM batches WHERE workspace_id = $1 AND id = $2 FOR UPDATE`;
 // $1 key — the batch's dispatch lock, held to the end of the transaction. Whoever leases from a
 // batch, cancels, retries or deletes it takes it first, so a lease counts the batch's live calls
 // and takes free slots with no other process doing the same (target_concurrency_limit holds
@@ -34,9 +36,9 @@ export const batchGetForUpdate = `SELECT * FROM batches WHERE workspace_id = $1 
 // it: they only end calls, which frees slots, so they need not wait for a lease.
 export const batchLockDispatch = `SELECT pg_advisory_xact_lock(29285, $1::int)`;
 // $1 key
-export const batchGetByKey = `SELECT * FROM batches WHERE key = $1`;
+export const batchGetByKey = `SELECT * FROM batches_with_counts WHERE key = $1`;
 // $1 workspace_id, $2 idempotency_key
-export const batchGetByIdempotencyKey = `SELECT * FROM batches WHERE workspace_id = $1 AND idempotency_key = $2`;
+export const batchGetByIdempotencyKey = `SELECT * FROM batches_with_counts WHERE workspace_id = $1 AND idempotency_key = $2`;
 // $1 id … $20 created_at (the columns in order)
 export const batchInsert = `
 INSERT INTO batches (id, workspace_id, name, agent_id, agent_name, phone_number_id, phone_provider, whatsapp_params, branch_id,
@@ -47,7 +49,7 @@ ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO
 RETURNING key`;
 // $1 workspace_id, $2 before (id or null), $3 agent_id (or null), $4 limit
 export const batchList = `
-SELECT * FROM batches
+SELECT * FROM batches_with_counts
 WHERE workspace_id = $1 AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR agent_id = $3)
 ORDER BY id DESC LIMIT $4`;
 // $1 now — running batches whose start time has come, in key order (the order their dispatch
