@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   InvalidTransitionError,
-  isRetryableFailure,
   nextBatchStatus,
   nextRecipientStatus,
   recipientStatuses,
   recipientTransitions,
+  retryableFailureReasons,
   terminalRecipientStatuses,
 } from './status.js';
 
@@ -41,12 +41,9 @@ describe('recipient state machine', () => {
   });
 
   it('retries transient failures only', () => {
-    assert.equal(isRetryableFailure('no_answer'), true);
-    assert.equal(isRetryableFailure('busy'), true);
-    assert.equal(isRetryableFailure('provider_error'), true);
-    assert.equal(isRetryableFailure('dispatch_uncertain'), true);
-    assert.equal(isRetryableFailure('invalid_number'), false);
-    assert.equal(isRetryableFailure(null), false);
+    // The retry statement re-queues exactly these reasons (plus voicemail).
+    assert.deepEqual([...retryableFailureReasons].sort(), ['busy', 'dispatch_uncertain', 'no_answer', 'provider_error', 'rejected']);
+    assert.ok(!retryableFailureReasons.includes('invalid_number'));
   });
 });
 

@@ -84,10 +84,6 @@ export const retryableFailureReasons = (Object.keys(failureReasons) as FailureRe
   (reason) => failureReasons[reason] === 'transient',
 );
 
-export function isRetryableFailure(reason: string | null): boolean {
-  return reason !== null && (failureReasons as Record<string, string>)[reason] === 'transient';
-}
-
 export class InvalidTransitionError extends Error {
   constructor(
     readonly machine: 'recipient' | 'batch',
