@@ -43,6 +43,21 @@ export const ConfigSchema = Type.Object({
   drainTimeoutSecs: Type.Number({ minimum: 0 }),
   /** REDIAL_POLL_INTERVAL_MS — how often the dispatcher looks for due recipients when nothing woke it. */
   pollIntervalMs: Type.Integer({ minimum: 10 }),
+  /**
+   * REDIAL_PUBLIC_URL — where carriers reach this server for callbacks (Twilio status callbacks,
+   * WhatsApp webhooks), e.g. https://redial.example.com. Needed to place Twilio or WhatsApp calls.
+   */
+  publicUrl: Type.Union([Type.String({ pattern: '^https?://[^\\s]+$' }), Type.Null()]),
+  /** REDIAL_TWILIO_API_URL — Twilio's REST API base; another for a regional edge or a test double. */
+  twilioApiUrl: Type.String({ pattern: '^https?://[^\\s]+$' }),
+  /** REDIAL_WHATSAPP_API_URL — the Graph API base, with its version. */
+  whatsappApiUrl: Type.String({ pattern: '^https?://[^\\s]+$' }),
+  /** REDIAL_WHATSAPP_PERMISSION_TIMEOUT_SECS — how long a WhatsApp user has to grant the call permission. */
+  whatsappPermissionTimeoutSecs: Type.Number({ exclusiveMinimum: 0 }),
+  /** REDIAL_CARRIER_TIMEOUT_SECS — how long a request to a carrier's API may take before it counts as unanswered. */
+  carrierTimeoutSecs: Type.Number({ exclusiveMinimum: 0, maximum: 300 }),
+  /** REDIAL_SIP_LISTEN — host:port the SIP user agent binds for trunk calls. */
+  sipListen: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' }),
   /** REDIAL_LOG_LEVEL — pino level. */
   logLevel: Type.Union([
     Type.Literal('fatal'),
@@ -73,6 +88,12 @@ export const defaultConfig = {
   leaseTtlSecs: 30,
   drainTimeoutSecs: 30,
   pollIntervalMs: 250,
+  publicUrl: null,
+  twilioApiUrl: 'https://api.twilio.com',
+  whatsappApiUrl: 'https://graph.facebook.com/v23.0',
+  whatsappPermissionTimeoutSecs: 3600,
+  carrierTimeoutSecs: 15,
+  sipListen: '0.0.0.0:5060',
   logLevel: 'info',
 } as const satisfies Config;
 
@@ -94,6 +115,12 @@ export const configEnv: Record<keyof Config, string> = {
   leaseTtlSecs: 'REDIAL_LEASE_TTL_SECS',
   drainTimeoutSecs: 'REDIAL_DRAIN_TIMEOUT_SECS',
   pollIntervalMs: 'REDIAL_POLL_INTERVAL_MS',
+  publicUrl: 'REDIAL_PUBLIC_URL',
+  twilioApiUrl: 'REDIAL_TWILIO_API_URL',
+  whatsappApiUrl: 'REDIAL_WHATSAPP_API_URL',
+  whatsappPermissionTimeoutSecs: 'REDIAL_WHATSAPP_PERMISSION_TIMEOUT_SECS',
+  carrierTimeoutSecs: 'REDIAL_CARRIER_TIMEOUT_SECS',
+  sipListen: 'REDIAL_SIP_LISTEN',
   logLevel: 'REDIAL_LOG_LEVEL',
 };
 

@@ -16,14 +16,18 @@ import { newRandomId } from './domain/ids.js';
 import { AgentService } from './engine/agent-service.js';
 import { BatchService, type DispatchControl } from './engine/batch-service.js';
 import { Dispatcher } from './engine/dispatcher.js';
+import { OutboundCallService } from './engine/outbound-call-service.js';
 import { PhoneNormaliser } from './engine/phone-normaliser.js';
 import { PhoneNumberService } from './engine/phone-number-service.js';
 import { openPostgresStore } from './store/postgres/index.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
+import { createProviderDirectory } from './engine/call-requests.js';
+import { UnownedReportWriter } from './engine/unowned-reports.js';
 import type { CallEventSink } from './telephony/provider.js';
 import { createProviderRegistry, type ProviderRegistry } from './telephony/registry.js';
 import { SimulatedProvider } from './telephony/simulated/provider.js';
+import { createTwilioProvider } from './telephony/twilio/provider.js';
 
 export const defaultWorkspaceId = 'default';
 
@@ -57,20 +61,24 @@ export async function startServer({ config, logger, role = 'all', clock = system
     ? await openPostgresStore({ connectionString: config.databaseUrl })
     : openSqliteStore({ filename: join(config.dataDir, 'redial.db') });
   const owner = `${process.pid}-${newRandomId('w', 8)}`;
+  const publicUrl = config.publicUrl?.replace(/\/+$/, '') ?? null;
+  const directory = createProviderDirectory(store, config.defaultRingingTimeoutSecs);
+  const carrierTimeoutMs = config.carrierTimeoutSecs * 1000;
   const makeProviders = (sink: CallEventSink): ProviderRegistry =>
     createProviderRegistry({
-      sink,
+      context: { sink, logger, clock, directory, publicUrl },
       simulate: config.simulate,
       factories: {
-        simulated: (eventSink) =>
+        simulated: (context) =>
           new SimulatedProvider({
             clock,
             logger: logger.child({ provider: 'simulated' }),
             seed: config.simSeed,
-            sink: eventSink,
+            sink: context.sink,
             timeScale: config.simTimeScale,
             ...(config.simDialLog ? { dialLogPath: config.simDialLog } : {}),
           }),
+        twilio: (context) => createTwilioProvider(context, { apiUrl: config.twilioApiUrl, requestTimeoutMs: carrierTimeoutMs, unansweredCreateWaitMs: 2 * carrierTimeoutMs }),
       },
     });
   const dispatcher =
@@ -98,7 +106,7 @@ export async function startServer({ config, logger, role = 'all', clock = system
     apiKey = config.apiKey ?? loadOrCreateApiKey(config.dataDir, onKeyGenerated);
     // Without a dispatcher here, the providers only answer which numbers can be dialed; the
     // workers hang up cancelled calls when their lease renewal finds them gone.
-    const providers = dispatcher?.providers ?? makeProviders({ report: () => undefined });
+    const providers = dispatcher?.providers ?? makeProviders(new UnownedReportWriter(store, clock, logger).sink());
     const dispatch: DispatchControl = {
       wake: () => dispatcher?.wake(),
       hangUp: async (attempts) => {
@@ -109,23 +117,29 @@ export async function startServer({ config, logger, role = 'all', clock = system
         const orphaned = attempts.filter(
           (attempt) => attempt.leaseOwner !== owner && attempt.providerCallId !== null && (attempt.leaseExpiresAt ?? 0) <= now,
         );
+        const batch = orphaned.length > 0 ? await store.batchGetByKey(orphaned[0]!.batchKey) : null;
+        const phoneNumber = batch?.phoneNumberId ? await store.phoneNumberGet(batch.workspaceId, batch.phoneNumberId) : null;
         await Promise.all(
           orphaned.map((attempt) =>
             providers
               .byName(attempt.provider)
-              ?.hangUp({ providerCallId: attempt.providerCallId! })
+              ?.hangUp({ providerCallId: attempt.providerCallId!, phoneNumber })
               .catch((error: unknown) => logger.warn({ err: error, batchKey: attempt.batchKey, seq: attempt.seq }, 'batch:hang_up_failed')),
           ),
         );
       },
       canDial: (phoneNumber) => providers.supports(phoneNumber?.provider ?? null),
+      simulating: config.simulate,
     };
+    const batches = new BatchService({ store, clock, logger, defaultConcurrency: config.defaultConcurrency, phoneNormaliser, dispatch });
     app = buildApp({
       logger,
       services: {
         agents: new AgentService(store, clock),
-        batches: new BatchService({ store, clock, logger, defaultConcurrency: config.defaultConcurrency, phoneNormaliser, dispatch }),
+        batches,
+        calls: new OutboundCallService(store, batches, clock, carrierTimeoutMs + 10_000),
         phoneNumbers: new PhoneNumberService(store, clock),
+        callbacks: { publicUrl, provider: (name) => providers.byName(name) },
       },
       apiKeys: [{ apiKey, workspaceId: defaultWorkspaceId }],
       bodyLimitBytes: Math.floor(config.bodyLimitMb * 1024 * 1024),

@@ -26,7 +26,9 @@ import { registerPhoneNumberDelete } from './routes/convai/phone-numbers/delete.
 import { registerPhoneNumberGet } from './routes/convai/phone-numbers/get.js';
 import { registerPhoneNumberList } from './routes/convai/phone-numbers/list.js';
 import { registerPhoneNumberUpdate } from './routes/convai/phone-numbers/update.js';
-import { registerEvents } from './routes/redial/events.js';
+import { registerOutboundCalls } from './routes/convai/outbound-call/register.js';
+import { registerCallbacks } from './routes/redial/callbacks.js';
+import { registerEvents, registerExchanges } from './routes/redial/events.js';
 import type { Services } from './services.js';
 
 export interface AppOptions {
@@ -102,5 +104,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerPhoneNumberUpdate(app, services);
   registerPhoneNumberDelete(app, services);
   registerEvents(app, services);
+  registerExchanges(app, services);
+  registerCallbacks(app, services);
+  registerOutboundCalls(app, services);
   return app;
 }

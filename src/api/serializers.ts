@@ -87,7 +87,7 @@ export function serializeAgent(agent: Agent, phoneNumbers: PhoneNumber[] = []): 
 }
 
 function handoffWire(handoff: NonNullable<Agent['handoff']>): Wire {
-  return withOptional({}, { stream_url: handoff.streamUrl, twiml_url: handoff.twimlUrl, sip_uri: handoff.sipUri });
+  return withOptional({}, { stream_url: handoff.streamUrl, twiml_url: handoff.twimlUrl, sip_uri: handoff.sipUri, sdp_url: handoff.sdpUrl });
 }
 
 /** `AgentSummaryResponseModel`, one entry of the agent list. */
@@ -130,6 +130,8 @@ export function serializePhoneNumber(phoneNumber: PhoneNumber, agent: Agent | nu
     if (config.inbound_trunk && typeof config.inbound_trunk === 'object') wire.inbound_trunk = config.inbound_trunk;
     if (typeof config.store_sip_messages === 'boolean') wire.store_sip_messages = config.store_sip_messages;
   }
+  if (typeof config.calls_per_second === 'number') wire.calls_per_second = config.calls_per_second;
+  if (phoneNumber.provider === 'whatsapp') wire.whatsapp_phone_number_id = config.whatsapp_phone_number_id ?? null;
   if (phoneNumber.provider === 'twilio' && typeof config.sid === 'string') {
     // redial's addition: which account places the calls (the SID is not a secret; the token is).
     wire.twilio_account_sid = config.sid;

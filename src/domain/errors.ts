@@ -19,6 +19,7 @@ export const errorCodes = {
   batch_not_found: 404,
   agent_not_found: 404,
   body_too_large: 413,
+  callbacks_not_configured: 503,
   idempotency_key_reused: 409,
   invalid_api_key: 401,
   malformed_body: 400,

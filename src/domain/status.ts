@@ -75,6 +75,10 @@ export const failureReasons = {
   dispatch_uncertain: 'transient',
   invalid_number: 'permanent',
   no_answer: 'transient',
+  /** WhatsApp: the user declined the call-permission request; asking again would pester them. */
+  permission_declined: 'permanent',
+  /** WhatsApp: no answer to the call-permission request in time. */
+  permission_timeout: 'transient',
   provider_error: 'transient',
   rejected: 'transient',
 } as const;

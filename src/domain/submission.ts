@@ -39,6 +39,9 @@ export function validateSubmission(body: SubmitBody, context: SubmissionContext)
   if (phoneNumberId !== null && !context.phoneNumber) {
     issue(['agent_phone_number_id'], `phone number '${phoneNumberId}' does not exist in this workspace; list yours with GET /v1/convai/phone-numbers`);
   }
+  if (context.phoneNumber?.provider === 'whatsapp' && !whatsapp) {
+    issue(['agent_phone_number_id'], `'${context.phoneNumber.id}' is a WhatsApp number; call from it with whatsapp_params and recipients' whatsapp_user_id`);
+  }
   if (phoneNumberId === null && !whatsapp) {
     issue(['agent_phone_number_id'], 'a voice batch needs agent_phone_number_id (the number to call from); a WhatsApp batch needs whatsapp_params', 'missing');
   }

@@ -20,6 +20,8 @@ export interface AgentHandoff {
   sipUri?: string;
   streamUrl?: string;
   twimlUrl?: string;
+  /** WhatsApp calls: the agent's HTTP endpoint that makes the SDP offer and takes the answer. */
+  sdpUrl?: string;
 }
 
 export interface Agent {
@@ -35,7 +37,7 @@ export interface Agent {
   updatedAt: number;
 }
 
-export type PhoneProvider = 'simulated' | 'sip_trunk' | 'twilio';
+export type PhoneProvider = 'simulated' | 'sip_trunk' | 'twilio' | 'whatsapp';
 
 export interface PhoneNumber {
   id: string;
@@ -136,6 +138,19 @@ export interface Attempt {
   dialedAt: number;
   answeredAt: number | null;
   endedAt: number | null;
+  /** What the provider keeps to end or look up the call from another process (a SIP dialog). */
+  providerState: JsonObject | null;
+}
+
+/** One HTTP request to a carrier and its answer, kept with its attempt, secrets already redacted. */
+export interface CarrierExchange extends AttemptRef {
+  provider: string;
+  at: number;
+  durationMs: number;
+  request: { method: string; url: string; headers: Record<string, string>; body: string | null };
+  /** Null when no answer came (timeout, connection refused); `error` then says what happened. */
+  response: { status: number; headers: Record<string, string>; body: string | null } | null;
+  error: string | null;
 }
 
 export interface BatchEvent {

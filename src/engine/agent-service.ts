@@ -71,5 +71,6 @@ function handoffOf(wire: AgentCreateBody['handoff']): AgentHandoff | null {
   if (wire.stream_url) handoff.streamUrl = wire.stream_url;
   if (wire.twiml_url) handoff.twimlUrl = wire.twiml_url;
   if (wire.sip_uri) handoff.sipUri = wire.sip_uri;
+  if (wire.sdp_url) handoff.sdpUrl = wire.sdp_url;
   return handoff;
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
-import { batchNotFound, RedialError } from '../domain/errors.js';
+import { batchNotFound, RedialError, validationError } from '../domain/errors.js';
 import { countryOf } from '../domain/phone.js';
 import { validateSubmission } from '../domain/submission.js';
-import type { Batch, BatchEvent, PhoneNumber, Recipient } from '../domain/types.js';
+import type { Batch, BatchEvent, CarrierExchange, PhoneNumber, Recipient } from '../domain/types.js';
 import type { SubmitBody } from '../domain/wire/submit.js';
 import type { AttemptToHangUp, Page, Store } from '../store/store.js';
 import type { PhoneNormaliser } from './phone-normaliser.js';
@@ -14,6 +14,8 @@ export interface DispatchControl {
   wake(): void;
   hangUp(attempts: AttemptToHangUp[]): Promise<void>;
   canDial(phoneNumber: PhoneNumber | null): boolean;
+  /** Every call goes to the simulator, so a WhatsApp batch needs no registered WhatsApp number. */
+  simulating: boolean;
 }
 
 export interface BatchServiceOptions {
@@ -42,7 +44,7 @@ export class BatchService {
     }
     const [agent, phoneNumber] = await Promise.all([
       store.agentGet(workspaceId, body.agent_id),
-      body.agent_phone_number_id ? store.phoneNumberGet(workspaceId, body.agent_phone_number_id) : Promise.resolve(null),
+      body.agent_phone_number_id ? store.phoneNumberGet(workspaceId, body.agent_phone_number_id) : this.#whatsappNumber(workspaceId, body),
     ]);
     const normalisedPhoneNumbers = await this.#o.phoneNormaliser.normaliseAll(
       body.recipients.map((recipient) => recipient.phone_number ?? null),
@@ -64,6 +66,29 @@ export class BatchService {
     this.#o.logger.info({ batchId: outcome.batch.id, recipients: recipients.length }, 'batch:submitted');
     this.#o.dispatch.wake();
     return outcome.batch;
+  }
+
+  /**
+   * The registered WhatsApp number a WhatsApp batch calls from: the one whose WhatsApp phone
+   * number id the batch names, or the workspace's only one when it names none.
+   */
+  async #whatsappNumber(workspaceId: string, body: SubmitBody): Promise<PhoneNumber | null> {
+    const params = body.whatsapp_params;
+    if (!params || this.#o.dispatch.simulating) return null;
+    const numbers = await this.#o.store.phoneNumberList({ workspaceId, agentId: null, provider: 'whatsapp' });
+    const wanted = params.whatsapp_phone_number_id ?? null;
+    const found = wanted === null ? (numbers.length === 1 ? numbers[0]! : null) : numbers.find((number) => number.config.whatsapp_phone_number_id === wanted);
+    if (found) return found;
+    throw validationError([
+      {
+        loc: ['body', 'whatsapp_params', 'whatsapp_phone_number_id'],
+        msg:
+          wanted === null
+            ? `name the WhatsApp phone number id to call from; this workspace has ${numbers.length} WhatsApp numbers registered`
+            : `no WhatsApp number with id '${wanted}' is registered; register it with POST /v1/convai/phone-numbers (provider "whatsapp")`,
+        type: wanted === null ? 'missing' : 'value_error',
+      },
+    ]);
   }
 
   #replayed(idempotencyKey: string, earlier: { batch: Batch; requestHash: string | null }, requestHash: string | null): Batch {
@@ -93,6 +118,12 @@ export class BatchService {
   async events(workspaceId: string, batchId: string, afterId: number, limit: number): Promise<BatchEvent[]> {
     const batch = await this.get(workspaceId, batchId);
     return this.#o.store.batchEvents(batch.key, afterId, limit);
+  }
+
+  /** Carrier HTTP exchanges of one recipient (by its position in the batch), for debugging. */
+  async exchanges(workspaceId: string, batchId: string, seq: number): Promise<CarrierExchange[]> {
+    const batch = await this.get(workspaceId, batchId);
+    return this.#o.store.exchangeList(batch.key, seq);
   }
 
   async cancel(workspaceId: string, batchId: string): Promise<Batch> {

@@ -5,7 +5,7 @@
  * at-least-once.
  */
 import { canTransitionRecipient, nextRecipientStatus, type RecipientStatus, type RecipientTransition } from '../domain/status.js';
-import type { AttemptRef } from '../domain/types.js';
+import type { AttemptRef, JsonObject } from '../domain/types.js';
 import type { CallEvent } from '../telephony/provider.js';
 import type { CallChange } from '../store/store.js';
 
@@ -13,6 +13,7 @@ export interface CallReport {
   event: CallEvent;
   providerCallId?: string;
   at: number;
+  providerState?: JsonObject;
 }
 
 export class CallChangeBuilder {
@@ -46,7 +47,7 @@ export class CallChangeBuilder {
 
   /** Whether anything needs writing. */
   get dirty(): boolean {
-    return this.#change.transitions.length > 0 || this.#change.providerCallId !== undefined;
+    return this.#change.transitions.length > 0 || this.#change.providerCallId !== undefined || this.#change.providerState !== undefined;
   }
 
   acknowledge(providerCallId: string): void {
@@ -56,6 +57,7 @@ export class CallChangeBuilder {
   /** Applies one report; returns false when the state machine had nothing to do with it. */
   apply(report: CallReport, newConversationId: () => string): boolean {
     if (report.providerCallId !== undefined) this.#change.providerCallId = report.providerCallId;
+    if (report.providerState !== undefined) this.#change.providerState = report.providerState;
     if (this.ended) return false;
     const { event, at } = report;
     switch (event.kind) {

@@ -15,13 +15,15 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import { coerceError } from '../domain/errors.js';
 import { newRandomId } from '../domain/ids.js';
-import type { RecipientStatus } from '../domain/status.js';
-import type { Agent, AttemptRef, Batch, PhoneNumber } from '../domain/types.js';
+import { inFlightStatuses, type RecipientStatus } from '../domain/status.js';
+import type { AttemptRef, PhoneNumber } from '../domain/types.js';
 import type { AttemptToHangUp, CallChange, CallChangeResult, LeasedCall, Store } from '../store/store.js';
-import type { CallEventSink, PlaceCallRequest, Provider, ReportedCallEvent } from '../telephony/provider.js';
+import type { CallEventSink, CarrierExchange, PlaceCallRequest, Provider, ReportedCallEvent } from '../telephony/provider.js';
 import { ProviderCallError } from '../telephony/provider.js';
 import type { ProviderRegistry } from '../telephony/registry.js';
 import { CallChangeBuilder, type CallReport } from './call-changes.js';
+import { loadDialContext, placeCallRequestOf, type DialContext as LoadedDialContext } from './call-requests.js';
+import { UnownedReportWriter, reportOf } from './unowned-reports.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -49,12 +51,11 @@ interface LiveCall {
   /** The status as last written. */
   storedStatus: RecipientStatus;
   providerCallId: string | null;
+  /** The number the call is placed from: a carrier's hang-up may need its credentials. */
+  phoneNumber: PhoneNumber | null;
 }
 
-interface DialContext {
-  batch: Batch;
-  agent: Agent | null;
-  phoneNumber: PhoneNumber | null;
+interface DialContext extends LoadedDialContext {
   loadedAt: number;
 }
 
@@ -78,10 +79,13 @@ export class Dispatcher implements CallEventSink {
   #pollTimer: NodeJS.Timeout | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
   #idleWaiters: (() => void)[] = [];
+  #exchanges: CarrierExchange[] = [];
+  readonly #unowned: UnownedReportWriter;
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'dispatcher', owner: options.owner });
+    this.#unowned = new UnownedReportWriter(options.store, options.clock, this.#log);
     this.#providers = options.makeProviders(this);
   }
 
@@ -151,9 +155,20 @@ export class Dispatcher implements CallEventSink {
   /** The provider sink: providers call this with whatever they observed, in any order, any number of times. */
   report(events: ReportedCallEvent[]): void {
     for (const e of events) {
-      this.#inbox.push({ key: keyOf(e), attemptNumber: e.attemptNumber, report: { event: e.event, providerCallId: e.providerCallId, at: e.at } });
+      this.#inbox.push({ key: keyOf(e), attemptNumber: e.attemptNumber, report: reportOf(e) });
     }
     this.#scheduleFlush();
+  }
+
+  recordExchanges(exchanges: CarrierExchange[]): void {
+    if (this.#exchanges.length === 0) {
+      setImmediate(() => {
+        const batch = this.#exchanges;
+        this.#exchanges = [];
+        this.#o.store.exchangesAppend(batch).catch((error: unknown) => this.#log.warn({ err: coerceError(error), count: batch.length }, 'dispatcher:exchanges:write_failed'));
+      });
+    }
+    this.#exchanges.push(...exchanges);
   }
 
   // ---- leasing and dialing
@@ -186,6 +201,7 @@ export class Dispatcher implements CallEventSink {
   }
 
   async #dialAll(leased: LeasedCall[]): Promise<void> {
+    const pacedCalls = new Map<string, { intervalMs: number; calls: { live: LiveCall; provider: Provider; request: PlaceCallRequest }[] }>();
     for (const call of leased) {
       const context = await this.#context(call.batchKey);
       const provider = context ? this.#providers.forPhoneProvider(context.batch.phoneProvider) : null;
@@ -193,10 +209,37 @@ export class Dispatcher implements CallEventSink {
         await this.#cannotDial(call, context);
         continue;
       }
-      const live: LiveCall = { ref: call, batchId: call.batchId, provider, storedStatus: call.status, providerCallId: null };
+      const live: LiveCall = { ref: call, batchId: call.batchId, provider, storedStatus: call.status, providerCallId: null, phoneNumber: context.phoneNumber };
       this.#live.set(keyOf(call), live);
-      this.#place(live, provider, this.#requestOf(call, context, context.agent));
+      const request = placeCallRequestOf(call, { ...context, agent: context.agent }, this.#o.defaultRingingTimeoutSecs);
+      // The simulator is not the carrier the number belongs to: its calls are not paced.
+      const pace = this.#o.simulate ? null : pacingOf(context.phoneNumber);
+      if (!pace) {
+        this.#place(live, provider, request);
+        continue;
+      }
+      let paced = pacedCalls.get(pace.key);
+      if (!paced) pacedCalls.set(pace.key, (paced = { intervalMs: pace.intervalMs, calls: [] }));
+      paced.calls.push({ live, provider, request });
     }
+    for (const [key, { intervalMs, calls }] of pacedCalls) await this.#placePaced(key, intervalMs, calls);
+  }
+
+  /**
+   * Keeps a phone number's calls per second across every process: slots are reserved in the
+   * database, and each call waits for its own. A call cancelled while it waits is never placed.
+   */
+  async #placePaced(key: string, intervalMs: number, calls: { live: LiveCall; provider: Provider; request: PlaceCallRequest }[]): Promise<void> {
+    const now = this.#o.clock.now();
+    const first = await this.#o.store.dialSlotsReserve(key, intervalMs, calls.length, now);
+    calls.forEach(({ live, provider, request }, index) => {
+      const place = () => {
+        if (this.#live.get(keyOf(live.ref)) === live) this.#place(live, provider, request);
+      };
+      const delay = first + index * intervalMs - now;
+      if (delay <= 0) place();
+      else setTimeout(place, delay);
+    });
   }
 
   #place(live: LiveCall, provider: Provider, request: PlaceCallRequest): void {
@@ -224,6 +267,12 @@ export class Dispatcher implements CallEventSink {
         );
         this.#inbox.push({ key, attemptNumber, report: { event: { kind: 'ended', outcome: 'failed', reason }, at: this.#o.clock.now() } });
         this.#scheduleFlush();
+        if (failure?.failsBatch) {
+          this.#o.store
+            .batchFail(live.ref.batchKey, failure.message, this.#o.clock.now())
+            .then((failed) => failed && this.#log.error({ batchId: live.batchId, reason: failure.message }, 'dispatcher:batch:failed'))
+            .catch((writeError: unknown) => this.#log.error({ err: coerceError(writeError) }, 'dispatcher:batch:fail_failed'));
+        }
       },
     );
   }
@@ -240,33 +289,13 @@ export class Dispatcher implements CallEventSink {
     await this.#o.store.callChangesApply(this.#o.owner, [builder.change], this.#o.clock.now());
   }
 
-  #requestOf(call: LeasedCall, context: DialContext, agent: Agent): PlaceCallRequest {
-    const config = context.batch.telephonyCallConfig;
-    return {
-      batchId: call.batchId,
-      batchKey: call.batchKey,
-      seq: call.seq,
-      attemptNumber: call.attemptNumber,
-      recipientId: call.recipientId,
-      to: call.phoneNumber,
-      whatsappUserId: call.whatsappUserId,
-      clientData: call.clientData,
-      agent,
-      phoneNumber: context.phoneNumber,
-      telephonyCallConfig: config,
-      ringingTimeoutSecs: config.ringing_timeout_secs ?? this.#o.defaultRingingTimeoutSecs,
-    };
-  }
-
   async #context(batchKey: number): Promise<DialContext | null> {
     const now = this.#o.clock.now();
     const cached = this.#contexts.get(batchKey);
     if (cached && now - cached.loadedAt < contextTtlMs) return cached;
     const batch = await this.#o.store.batchGetByKey(batchKey);
     if (!batch) return null;
-    const agent = await this.#o.store.agentGet(batch.workspaceId, batch.agentId);
-    const phoneNumber = batch.phoneNumberId ? await this.#o.store.phoneNumberGet(batch.workspaceId, batch.phoneNumberId) : null;
-    const context = { batch, agent, phoneNumber, loadedAt: now };
+    const context = { ...(await loadDialContext(this.#o.store, batch)), loadedAt: now };
     // Entries only serve the next few seconds of dialing: drop the stale ones so a long-running
     // process that sees many batches does not keep them all.
     if (this.#contexts.size >= 1_000) {
@@ -297,9 +326,14 @@ export class Dispatcher implements CallEventSink {
     this.#inbox = [];
     if (inbox.length === 0) return;
     const builders = new Map<string, { live: LiveCall; builder: CallChangeBuilder }>();
+    const unowned: { ref: AttemptRef; report: CallReport }[] = [];
     for (const item of inbox) {
       const live = this.#live.get(item.key);
-      if (!live || live.ref.attemptNumber !== item.attemptNumber) continue;
+      if (!live || live.ref.attemptNumber !== item.attemptNumber) {
+        // Not ours (any more): a callback for a call another process follows, or a late one.
+        if ('report' in item) unowned.push({ ref: refOf(item.key, item.attemptNumber), report: item.report });
+        continue;
+      }
       let entry = builders.get(item.key);
       if (!entry) {
         entry = { live, builder: new CallChangeBuilder(live.ref, live.storedStatus) };
@@ -308,6 +342,7 @@ export class Dispatcher implements CallEventSink {
       if ('ack' in item) entry.builder.acknowledge(item.ack);
       else entry.builder.apply(item.report, () => newRandomId('conv'));
     }
+    if (unowned.length > 0) await this.#writeUnowned(unowned);
     const changes = [...builders.values()].filter(({ builder }) => builder.dirty).map(({ builder }) => builder.change);
     if (changes.length === 0) return;
     const now = this.#o.clock.now();
@@ -331,10 +366,19 @@ export class Dispatcher implements CallEventSink {
         ended++;
       }
     }
+    const movedByOthers = await this.#movedByOthers(result.lost);
     for (const change of result.lost) {
       const key = keyOf(change);
       const live = this.#live.get(key);
       if (!live) continue;
+      const stored = movedByOthers.get(key);
+      if (stored !== undefined) {
+        // A callback that reached another process moved the row on; the call is still ours.
+        live.storedStatus = stored;
+        this.#inbox.push(...inbox.filter((item) => item.key === key && item.attemptNumber === change.attemptNumber));
+        this.#scheduleFlush();
+        continue;
+      }
       // The row moved on without us (cancelled, deleted, or our lease was taken): end our side.
       this.#log.info({ batchId: live.batchId, seq: change.seq, attempt: change.attemptNumber }, 'dispatcher:call:lost_race');
       this.#live.delete(key);
@@ -346,6 +390,38 @@ export class Dispatcher implements CallEventSink {
       this.#notifyIdle();
       this.wake();
     }
+  }
+
+  async #writeUnowned(reports: { ref: AttemptRef; report: CallReport }[]): Promise<void> {
+    try {
+      if ((await this.#unowned.apply(reports)) > 0) this.wake();
+    } catch (error) {
+      this.#log.error({ err: coerceError(error), reports: reports.length }, 'dispatcher:unowned:write_failed');
+    }
+  }
+
+  /**
+   * Of the changes that lost their compare-and-set, those whose row is still this attempt, still
+   * live and leased here, but at another status than we believed: another process wrote a
+   * callback for it. Returns their stored status; the rest were cancelled or taken over.
+   */
+  async #movedByOthers(lost: CallChange[]): Promise<Map<string, RecipientStatus>> {
+    const moved = new Map<string, RecipientStatus>();
+    for (const change of lost) {
+      const live = this.#live.get(keyOf(change));
+      if (!live) continue;
+      const found = await this.#o.store.attemptGet(change.batchKey, change.seq, change.attemptNumber).catch(() => null);
+      const status = found?.recipient.status;
+      if (
+        status !== undefined &&
+        found!.recipient.attemptCount === change.attemptNumber &&
+        status !== live.storedStatus &&
+        (inFlightStatuses as readonly RecipientStatus[]).includes(status)
+      ) {
+        moved.set(keyOf(change), status);
+      }
+    }
+    return moved;
   }
 
   /**
@@ -385,7 +461,7 @@ export class Dispatcher implements CallEventSink {
   async #hangUpLive(live: LiveCall): Promise<void> {
     if (live.providerCallId === null || live.provider === null) return;
     try {
-      await live.provider.hangUp({ providerCallId: live.providerCallId });
+      await live.provider.hangUp({ providerCallId: live.providerCallId, phoneNumber: live.phoneNumber });
     } catch (error) {
       this.#log.warn({ err: coerceError(error), batchId: live.batchId, seq: live.ref.seq }, 'dispatcher:call:hang_up_failed');
     }
@@ -439,7 +515,14 @@ export class Dispatcher implements CallEventSink {
     const key = keyOf(call);
     const context = await this.#context(call.batchKey);
     const provider = context ? this.#providers.forPhoneProvider(context.batch.phoneProvider) : null;
-    this.#live.set(key, { ref: call, batchId: call.batchId, provider, storedStatus: call.status, providerCallId: call.providerCallId });
+    this.#live.set(key, {
+      ref: call,
+      batchId: call.batchId,
+      provider,
+      storedStatus: call.status,
+      providerCallId: call.providerCallId,
+      phoneNumber: context?.phoneNumber ?? null,
+    });
     const report = (event: CallReport['event'], at: number): void => {
       this.#inbox.push({ key, attemptNumber: call.attemptNumber, report: { event, providerCallId: call.providerCallId ?? undefined, at } });
     };
@@ -449,7 +532,8 @@ export class Dispatcher implements CallEventSink {
       return;
     }
     try {
-      const placed = { ...this.#requestOf(call, context, context.agent), providerCallId: call.providerCallId, dialedAt: call.dialedAt };
+      const request = placeCallRequestOf(call, { ...context, agent: context.agent }, this.#o.defaultRingingTimeoutSecs);
+      const placed = { ...request, providerCallId: call.providerCallId, dialedAt: call.dialedAt, providerState: call.providerState };
       const lookup = await provider.lookUp(placed);
       this.#log.info({ batchId: call.batchId, seq: call.seq, attempt: call.attemptNumber, lookup: lookup.kind }, 'dispatcher:call:reconciled');
       if (lookup.kind === 'ended') report(lookup.event, lookup.at);
@@ -473,4 +557,16 @@ function isRefusedData(error: unknown): boolean {
 
 function keyOf(ref: { batchKey: number; seq: number }): string {
   return `${ref.batchKey}:${ref.seq}`;
+}
+
+function refOf(key: string, attemptNumber: number): AttemptRef {
+  const [batchKey, seq] = key.split(':').map(Number);
+  return { batchKey: batchKey!, seq: seq!, attemptNumber };
+}
+
+/** A phone number's calls-per-second limit as a pacing key and slot interval; null when it has none. */
+function pacingOf(phoneNumber: PhoneNumber | null): { key: string; intervalMs: number } | null {
+  const cps = phoneNumber?.config.calls_per_second;
+  if (!phoneNumber || typeof cps !== 'number' || !(cps > 0)) return null;
+  return { key: `phone:${phoneNumber.id}`, intervalMs: Math.ceil(1000 / cps) };
 }

@@ -22,10 +22,17 @@ export class PhoneNumberService {
     const issue = (loc: string[], msg: string, type = 'value_error') => issues.push({ loc: ['body', ...loc], msg, type });
     const e164 = toE164(body.phone_number);
     if (!e164) issue(['phone_number'], `'${body.phone_number}' is not a valid phone number; use E.164, like +14155550123`);
-    if (body.provider === 'exotel') issue(['provider'], "redial does not support 'exotel' numbers; use 'twilio' or 'sip_trunk'");
+    if (body.provider === 'exotel') issue(['provider'], "redial does not support 'exotel' numbers; use 'twilio', 'sip_trunk' or 'whatsapp'");
     if (body.provider === 'twilio') {
       if (!body.sid) issue(['sid'], 'a Twilio number needs sid (the Account SID AC… or an API Key SID SK…)', 'missing');
+      else if (!/^(AC|SK)[0-9a-fA-F]{32}$/.test(body.sid)) issue(['sid'], 'must be an Account SID (AC + 32 hex digits) or an API Key SID (SK + 32 hex digits)');
+      else if (body.sid.startsWith('SK') && !body.account_sid) issue(['account_sid'], 'an API Key SID (SK…) needs account_sid, the AC… account it belongs to', 'missing');
       if (!body.token) issue(['token'], 'a Twilio number needs token (the auth token or API key secret)', 'missing');
+    }
+    if (body.provider === 'whatsapp') {
+      for (const field of ['whatsapp_phone_number_id', 'access_token', 'app_secret', 'webhook_verify_token'] as const) {
+        if (!body[field]) issue([field], `a WhatsApp number needs ${field}`, 'missing');
+      }
     }
     if (body.agent_id && !(await this.store.agentGet(workspaceId, body.agent_id))) {
       issue(['agent_id'], `agent '${body.agent_id}' does not exist in this workspace`);
@@ -36,11 +43,19 @@ export class PhoneNumberService {
     const secrets: JsonObject = {};
     if (body.provider === 'twilio') {
       config.sid = body.sid!;
+      if (body.account_sid) config.account_sid = body.account_sid;
       if (body.enable_sms !== undefined && body.enable_sms !== null) config.enable_sms = body.enable_sms;
       secrets.token = body.token!;
       if (body.account_auth_token) secrets.account_auth_token = body.account_auth_token;
       if (body.region_config) secrets.region_config = body.region_config as JsonObject;
     }
+    if (body.provider === 'whatsapp') {
+      config.whatsapp_phone_number_id = body.whatsapp_phone_number_id!;
+      if (body.whatsapp_business_account_id) config.whatsapp_business_account_id = body.whatsapp_business_account_id;
+    }
+    applySecrets(secrets, body);
+    const callsPerSecond = body.calls_per_second ?? defaultCallsPerSecond[body.provider];
+    if (callsPerSecond !== undefined) config.calls_per_second = callsPerSecond;
     if (body.provider === 'sip_trunk') {
       applyTrunks(config, secrets, body.outbound_trunk_config, body.inbound_trunk_config);
     }
@@ -97,6 +112,9 @@ export class PhoneNumberService {
         { loc: ['body', 'outbound_trunk_config'], msg: `trunk settings apply to sip_trunk numbers; this one is '${phoneNumber.provider}'`, type: 'value_error' },
       ]);
     }
+    if (body.calls_per_second !== undefined && body.calls_per_second !== null) config.calls_per_second = body.calls_per_second;
+    if (body.token && phoneNumber.provider === 'twilio') secrets.token = body.token;
+    if (phoneNumber.provider === 'whatsapp') applySecrets(secrets, body);
     const updated: PhoneNumber = {
       ...phoneNumber,
       label: body.label ?? phoneNumber.label,
@@ -116,6 +134,15 @@ export class PhoneNumberService {
       throw new RedialError('phone_number_in_use', `Phone number '${phoneNumberId}' is used by a pending or running batch; cancel the batch first.`);
     }
   }
+}
+
+/** Twilio's own default is one call per second per number; other carriers set none here. */
+const defaultCallsPerSecond: Partial<Record<string, number>> = { twilio: 1 };
+
+function applySecrets(secrets: JsonObject, body: { access_token?: string | null; app_secret?: string | null; webhook_verify_token?: string | null }): void {
+  if (body.access_token) secrets.access_token = body.access_token;
+  if (body.app_secret) secrets.app_secret = body.app_secret;
+  if (body.webhook_verify_token) secrets.webhook_verify_token = body.webhook_verify_token;
 }
 
 /** Splits trunk settings into what may be shown and the passwords, which never leave the store. */

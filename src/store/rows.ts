@@ -5,7 +5,8 @@
  * as SQLite's 0/1 or Postgres's true/false.
  */
 import type { BatchStatus, FailureReason, RecipientStatus } from '../domain/status.js';
-import type { Agent, Attempt, Batch, BatchEvent, JsonObject, PhoneNumber, PhoneProvider, Recipient } from '../domain/types.js';
+import type { Agent, Attempt, Batch, BatchEvent, CarrierExchange, JsonObject, PhoneNumber, PhoneProvider, Recipient } from '../domain/types.js';
+import type { LeasedCall } from './store.js';
 
 export interface AgentRow {
   id: string;
@@ -104,6 +105,20 @@ export interface AttemptRow {
   dialed_at: number;
   answered_at: number | null;
   ended_at: number | null;
+  provider_state: string | null;
+}
+
+export interface CarrierExchangeRow {
+  id: number;
+  batch_key: number;
+  seq: number;
+  number: number;
+  provider: string;
+  at: number;
+  duration_ms: number;
+  request: string;
+  response: string | null;
+  error: string | null;
 }
 
 export interface EventRow {
@@ -225,6 +240,33 @@ export function decodeAttempt(row: AttemptRow): Attempt {
     dialedAt: row.dialed_at,
     answeredAt: row.answered_at,
     endedAt: row.ended_at,
+    providerState: jsonOrNull(row.provider_state),
+  };
+}
+
+/**
+ * What a lease carries over from its attempt: for a fresh lease (no attempt row read) nothing
+ * but `now`, for a reclaimed one what the attempt had stored.
+ */
+export function decodeLeasedAttempt(row: AttemptRow | undefined, now: number): Pick<LeasedCall, 'dialedAt' | 'providerCallId' | 'providerState'> {
+  return {
+    dialedAt: row?.dialed_at ?? now,
+    providerCallId: row?.provider_call_id ?? null,
+    providerState: jsonOrNull(row?.provider_state ?? null),
+  };
+}
+
+export function decodeCarrierExchange(row: CarrierExchangeRow): CarrierExchange {
+  return {
+    batchKey: row.batch_key,
+    seq: row.seq,
+    attemptNumber: row.number,
+    provider: row.provider,
+    at: row.at,
+    durationMs: row.duration_ms,
+    request: JSON.parse(row.request) as CarrierExchange['request'],
+    response: jsonOrNull(row.response),
+    error: row.error,
   };
 }
 

@@ -17,6 +17,7 @@ import type {
   AttemptRef,
   Batch,
   BatchEvent,
+  CarrierExchange,
   JsonObject,
   NewBatch,
   NewRecipient,
@@ -66,6 +67,8 @@ export interface LeasedCall extends AttemptRef {
   status: RecipientStatus;
   /** Set only for attempts reclaimed from another process that the provider had acknowledged. */
   providerCallId: string | null;
+  /** Set only for reclaimed attempts whose provider kept state with them. */
+  providerState: JsonObject | null;
   dialedAt: number;
 }
 
@@ -86,6 +89,8 @@ export interface CallChange extends AttemptRef {
   endedAt?: number;
   reason?: FailureReason | null;
   conversationId?: string;
+  /** Replaces the attempt's provider state. */
+  providerState?: JsonObject;
 }
 
 export interface CallChangeResult {
@@ -146,6 +151,30 @@ export interface Store {
   recipientLeaseDue(owner: string, now: number, leaseUntil: number, limit: number, providerOverride?: string): Promise<LeasedCall[]>;
   /** Attempt details the reconciler and tests need. */
   attemptList(batchKey: number): Promise<Attempt[]>;
+  /** One attempt with its recipient; null when either is gone. */
+  attemptGet(batchKey: number, seq: number, attemptNumber: number): Promise<{ attempt: Attempt; recipient: Recipient } | null>;
+
+  // carriers
+  /**
+   * `callChangesApply` for a process that does not hold the lease: a carrier callback that
+   * reached another process (an API-only one, say). Compare-and-set on status and attempt
+   * number only; the lease and its owner are left as they are.
+   */
+  callChangesApplyUnowned(changes: CallChange[], now: number): Promise<CallChangeResult>;
+  /** Keeps carrier HTTP exchanges beside their attempts (deleted with the batch). */
+  exchangesAppend(exchanges: CarrierExchange[]): Promise<void>;
+  /** One recipient's exchanges over all its attempts, oldest first. */
+  exchangeList(batchKey: number, seq: number): Promise<CarrierExchange[]>;
+  /**
+   * Reserves `count` dial slots `intervalMs` apart on a pacing key (a phone number's calls per
+   * second), atomically for every process sharing the database. Returns the time of the first
+   * slot: not before `now`, and not before the end of the slots reserved earlier.
+   */
+  dialSlotsReserve(key: string, intervalMs: number, count: number, now: number): Promise<number>;
+  /** A phone number in any workspace (carrier callbacks carry no workspace). */
+  phoneNumberGetById(phoneNumberId: string): Promise<PhoneNumber | null>;
+  /** A batch in any workspace, by its public id (carrier callbacks carry no workspace). */
+  batchGetById(batchId: string): Promise<Batch | null>;
   /** Marks a batch that cannot run at all as failed, with a reason the user can act on. */
   batchFail(batchKey: number, reason: string, now: number): Promise<boolean>;
   batchGetByKey(batchKey: number): Promise<Batch | null>;

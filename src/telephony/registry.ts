@@ -1,5 +1,5 @@
 import type { PhoneProvider } from '../domain/types.js';
-import type { CallEventSink, Provider } from './provider.js';
+import type { Provider, ProviderContext } from './provider.js';
 
 /**
  * Which provider places a batch's calls. With `simulate`, every call goes to the simulator
@@ -15,28 +15,36 @@ export interface ProviderRegistry {
   close(): Promise<void>;
 }
 
-export type ProviderFactory = (sink: CallEventSink) => Provider;
+export type ProviderFactory = (context: ProviderContext) => Provider;
 
+/**
+ * Providers are made on first use: an API-only process that never dials a SIP trunk should not
+ * bind the SIP port, nor a worker that only runs simulated batches.
+ */
 export function createProviderRegistry(options: {
-  sink: CallEventSink;
+  context: ProviderContext;
   simulate: boolean;
   factories: Partial<Record<string, ProviderFactory>>;
 }): ProviderRegistry {
-  const providers = new Map<string, Provider>();
-  for (const [name, factory] of Object.entries(options.factories)) {
-    if (factory) providers.set(name, factory(options.sink));
-  }
-  const simulated = providers.get('simulated') ?? null;
-  const forPhoneProvider = (phoneProvider: PhoneProvider | null): Provider | null => {
-    if (options.simulate) return simulated;
-    return providers.get(phoneProvider ?? 'whatsapp') ?? null;
+  const made = new Map<string, Provider>();
+  let closed = false;
+  const byName = (name: string): Provider | null => {
+    const existing = made.get(name);
+    if (existing) return existing;
+    const factory = options.factories[name];
+    if (!factory || closed) return null;
+    const provider = factory(options.context);
+    made.set(name, provider);
+    return provider;
   };
+  const nameFor = (phoneProvider: PhoneProvider | null): string => (options.simulate ? 'simulated' : (phoneProvider ?? 'whatsapp'));
   return {
-    forPhoneProvider,
-    byName: (name) => providers.get(name) ?? null,
-    supports: (phoneProvider) => forPhoneProvider(phoneProvider) !== null,
+    forPhoneProvider: (phoneProvider) => byName(nameFor(phoneProvider)),
+    byName,
+    supports: (phoneProvider) => options.factories[nameFor(phoneProvider)] !== undefined,
     close: async () => {
-      await Promise.all([...providers.values()].map((provider) => provider.close()));
+      closed = true;
+      await Promise.all([...made.values()].map((provider) => provider.close()));
     },
   };
 }

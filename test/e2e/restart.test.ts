@@ -34,7 +34,7 @@ describe('a server killed mid-batch and started again on the same data dir', () 
       agent_id: string;
     };
     const number = (await (
-      await api('/v1/convai/phone-numbers', { method: 'POST', json: { provider: 'twilio', phone_number: '+14155550100', label: 'x', sid: 'AC1', token: 't' } })
+      await api('/v1/convai/phone-numbers', { method: 'POST', json: { provider: 'twilio', phone_number: '+14155550100', label: 'x', sid: 'AC00000000000000000000000000000001', token: 't' } })
     ).json()) as { phone_number_id: string };
     const recipients = Array.from({ length: 300 }, (_, i) => ({ id: `r${i}`, phone_number: `+1212555${String(2000 + i)}` }));
     const submitted = (await (

@@ -82,12 +82,14 @@ describe('dispatcher races with the far end', () => {
             carrier.reports.push(...events);
             eventSink.report(events);
           },
+          recordExchanges: (exchanges) => eventSink.recordExchanges(exchanges),
         };
         sink = eventSink;
         const inner = new SimulatedProvider({ clock: systemClock, logger, seed: 1, sink: recording, timeScale: 0.01, dialLogPath: join(dir, 'dials.jsonl') });
         // Shorter than any simulated call here (ring ≥ 20 ms + talk ≥ 150 ms at scale 0.01), longer than a cancel takes.
         carrier = new SlowCarrier(inner, 100);
-        return createProviderRegistry({ sink: eventSink, simulate: true, factories: { simulated: () => carrier } });
+        const context = { sink: eventSink, logger, clock: systemClock, publicUrl: null, directory: { attempt: async () => null, phoneNumber: async () => null } };
+        return createProviderRegistry({ context, simulate: true, factories: { simulated: () => carrier } });
       },
     });
     dispatcher.start();

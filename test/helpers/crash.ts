@@ -37,7 +37,7 @@ async function json<T>(response: Response): Promise<T> {
 export async function submitCrashBatch(api: Api, options: { name: string; recipients: { id: string; phone_number: string }[]; limit: number }): Promise<string> {
   const agent = await json<{ agent_id: string }>(await api('/v1/convai/agents/create', { method: 'POST', json: { conversation_config: {}, name: options.name } }));
   const number = await json<{ phone_number_id: string }>(
-    await api('/v1/convai/phone-numbers', { method: 'POST', json: { provider: 'twilio', phone_number: '+14155550100', label: 'caller', sid: 'AC1', token: 't' } }),
+    await api('/v1/convai/phone-numbers', { method: 'POST', json: { provider: 'twilio', phone_number: '+14155550100', label: 'caller', sid: 'AC00000000000000000000000000000001', token: 't' } }),
   );
   const batch = await json<WireBatch>(
     await api('/v1/convai/batch-calling/submit', {

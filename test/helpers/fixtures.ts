@@ -10,7 +10,7 @@ export async function createAgent(server: Pick<TestServer, 'api'>, name = 'Test 
 export async function createPhoneNumber(server: Pick<TestServer, 'api'>, provider = 'twilio'): Promise<string> {
   const response = await server.api('/v1/convai/phone-numbers', {
     method: 'POST',
-    json: { provider, phone_number: '+14155550100', label: 'caller', sid: 'AC0123456789', token: 'secret-token' },
+    json: { provider, phone_number: '+14155550100', label: 'caller', sid: 'AC0123456789abcdef0123456789abcdef', token: 'secret-token' },
   });
   if (!response.ok) throw new Error(`phone number create failed: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { phone_number_id: string }).phone_number_id;

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import pg from 'pg';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
+import * as init from '../../src/store/postgres/migrations/0001_init.js';
 import { migrations } from '../../src/store/postgres/migrations/index.js';
 import { dropSchema, holdServerShared, newSchemaName, testDatabaseUrl, type ServerLock } from '../helpers/postgres.js';
+import { assertUpgradedFromVersionOne, versionOneAttemptInsert } from './conformance/harness.js';
 
 // test/e2e/postgres-restart.test.ts stops the server; not while this file runs.
 let lock: ServerLock;
@@ -46,6 +48,23 @@ it('refuses to start on a database migrated by a newer redial, and says what to 
     await client.end();
     await assert.rejects(openPostgresStore({ connectionString: testDatabaseUrl, schema }), /schema version 999.*upgrade redial/);
   } finally {
+    await dropSchema(schema);
+  }
+});
+
+it('brings a database written at version 1 up to date and keeps its attempts', async () => {
+  const schema = newSchemaName('redial_upgrade');
+  const client = new pg.Client({ connectionString: testDatabaseUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA ${schema}; SET search_path TO ${schema}`);
+    await client.query(init.sql);
+    await client.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
+    await client.query(`INSERT INTO schema_migrations VALUES (1, 'init', 0)`);
+    await client.query(versionOneAttemptInsert);
+    await assertUpgradedFromVersionOne(await openPostgresStore({ connectionString: testDatabaseUrl, schema }));
+  } finally {
+    await client.end();
     await dropSchema(schema);
   }
 });

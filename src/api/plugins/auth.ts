@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { RedialError } from '../../domain/errors.js';
+import { callbackPathPrefix } from '../routes/redial/callbacks.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +20,9 @@ export function registerAuth(app: FastifyInstance, keys: { apiKey: string; works
   const digests = keys.map((key) => ({ digest: digest(key.apiKey), workspaceId: key.workspaceId }));
   app.decorateRequest('workspaceId', '');
   app.addHook('onRequest', async (request) => {
-    if (openPaths.has(request.url.split('?')[0]!)) return;
+    const path = request.url.split('?')[0]!;
+    // Carrier callbacks carry no key: each is checked by its carrier's signature instead.
+    if (openPaths.has(path) || path.startsWith(callbackPathPrefix)) return;
     const header = request.headers['xi-api-key'];
     const presented = Array.isArray(header) ? header[0] : header;
     if (!presented) {

@@ -23,6 +23,12 @@ function withEngineOptions(command: Command): Command {
     .addOption(option('--lease-ttl-secs <secs>', 'leaseTtlSecs', 'how long a dead process keeps its calls leased'))
     .addOption(option('--drain-timeout-secs <secs>', 'drainTimeoutSecs', 'on SIGTERM, how long live calls may take to finish'))
     .addOption(option('--poll-interval-ms <ms>', 'pollIntervalMs', 'how often to look for due recipients'))
+    .addOption(option('--public-url <url>', 'publicUrl', 'where carriers reach this server for callbacks (needed for Twilio and WhatsApp)'))
+    .addOption(option('--twilio-api-url <url>', 'twilioApiUrl', "Twilio's REST API base URL"))
+    .addOption(option('--whatsapp-api-url <url>', 'whatsappApiUrl', 'the Graph API base URL, with its version'))
+    .addOption(option('--whatsapp-permission-timeout-secs <secs>', 'whatsappPermissionTimeoutSecs', 'how long a WhatsApp user has to grant the call permission'))
+    .addOption(option('--carrier-timeout-secs <secs>', 'carrierTimeoutSecs', "how long a carrier's API may take to answer"))
+    .addOption(option('--sip-listen <host:port>', 'sipListen', 'where the SIP user agent binds'))
     .addOption(option('--log-level <level>', 'logLevel', 'fatal, error, warn, info, debug, trace or silent'));
 }
 
@@ -46,6 +52,12 @@ async function run(role: ProcessRole, flags: Record<string, unknown>): Promise<v
       leaseTtlSecs: flags.leaseTtlSecs,
       drainTimeoutSecs: flags.drainTimeoutSecs,
       pollIntervalMs: flags.pollIntervalMs,
+      publicUrl: flags.publicUrl,
+      twilioApiUrl: flags.twilioApiUrl,
+      whatsappApiUrl: flags.whatsappApiUrl,
+      whatsappPermissionTimeoutSecs: flags.whatsappPermissionTimeoutSecs,
+      carrierTimeoutSecs: flags.carrierTimeoutSecs,
+      sipListen: flags.sipListen,
       logLevel: flags.logLevel,
     });
   } catch (error) {

@@ -7,6 +7,7 @@ export const HandoffSchema = Type.Object(
     stream_url: Nullable(Type.String({ pattern: '^wss?://', description: 'media-stream WebSocket URL (ws:// or wss://)' })),
     twiml_url: Nullable(Type.String({ pattern: '^https?://', description: 'URL that returns TwiML for the answered call' })),
     sip_uri: Nullable(Type.String({ pattern: '^sips?:', description: 'SIP URI of the agent, like sip:agent@example.com' })),
+    sdp_url: Nullable(Type.String({ pattern: '^https?://', description: "for WhatsApp calls: the agent's HTTP endpoint that makes the SDP offer and takes the answer" })),
   },
   { additionalProperties: false },
 );

@@ -30,11 +30,23 @@ export const InboundTrunkSchema = Type.Object({
 export type InboundTrunk = Static<typeof InboundTrunkSchema>;
 
 /**
+ * redial's extensions, on create and update: pacing, and the secrets of a WhatsApp number (its
+ * Graph API access token, the app secret that signs webhooks, the webhook verify token) and a
+ * Twilio token to rotate.
+ */
+const redialPhoneNumberFields = {
+  calls_per_second: Nullable(Type.Number({ exclusiveMinimum: 0, maximum: 1000 })),
+  access_token: Nullable(Type.String({ minLength: 1 })),
+  app_secret: Nullable(Type.String({ minLength: 1 })),
+  webhook_verify_token: Nullable(Type.String({ minLength: 1 })),
+};
+
+/**
  * The create body is a union on `provider`; it is checked as one object here and per provider in
  * the service, which gives clearer errors than a JSON-schema `oneOf` would.
  */
 export const PhoneNumberCreateBodySchema = Type.Object({
-  provider: Type.Union([Type.Literal('twilio'), Type.Literal('sip_trunk'), Type.Literal('simulated'), Type.Literal('exotel')]),
+  provider: Type.Union([Type.Literal('twilio'), Type.Literal('sip_trunk'), Type.Literal('simulated'), Type.Literal('whatsapp'), Type.Literal('exotel')]),
   phone_number: Type.String({ minLength: 1 }),
   label: Type.String(),
   supports_inbound: Nullable(Type.Boolean()),
@@ -47,6 +59,11 @@ export const PhoneNumberCreateBodySchema = Type.Object({
   enable_sms: Nullable(Type.Boolean()),
   inbound_trunk_config: Nullable(InboundTrunkSchema),
   outbound_trunk_config: Nullable(OutboundTrunkSchema),
+  ...redialPhoneNumberFields,
+  /** redial: the account an API Key SID (SK…) belongs to. */
+  account_sid: Nullable(Type.String({ pattern: '^AC[0-9a-fA-F]{32}$' })),
+  whatsapp_phone_number_id: Nullable(Type.String({ minLength: 1 })),
+  whatsapp_business_account_id: Nullable(Type.String({ minLength: 1 })),
 });
 export type PhoneNumberCreateBody = Static<typeof PhoneNumberCreateBodySchema>;
 
@@ -59,6 +76,8 @@ export const PhoneNumberUpdateBodySchema = Type.Object({
   store_sip_messages: Nullable(Type.Boolean()),
   environment: Nullable(Type.String()),
   branch_id: Nullable(Type.String()),
+  ...redialPhoneNumberFields,
+  token: Nullable(Type.String({ minLength: 1 })),
 });
 export type PhoneNumberUpdateBody = Static<typeof PhoneNumberUpdateBodySchema>;
 

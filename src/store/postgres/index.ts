@@ -1,11 +1,13 @@
 import pg from 'pg';
 import { nextBatchStatus, recipientTransitions, type BatchStatus } from '../../domain/status.js';
-import type { Agent, Attempt, AttemptRef, Batch, BatchEvent, NewBatch, NewRecipient, PhoneNumber, Recipient } from '../../domain/types.js';
+import type { Agent, Attempt, AttemptRef, Batch, BatchEvent, CarrierExchange, NewBatch, NewRecipient, PhoneNumber, Recipient } from '../../domain/types.js';
 import {
   decodeAgent,
   decodeAttempt,
   decodeBatch,
+  decodeCarrierExchange,
   decodeEvent,
+  decodeLeasedAttempt,
   decodePhoneNumber,
   decodeRecipient,
   jsonOrNull,
@@ -13,6 +15,7 @@ import {
   type AgentRow,
   type AttemptRow,
   type BatchRow,
+  type CarrierExchangeRow,
   type EventRow,
   type PhoneNumberRow,
   type RecipientRow,
@@ -33,6 +36,8 @@ import { migrations } from './migrations/index.js';
 import * as agentSql from './sql/agents.js';
 import * as attemptSql from './sql/attempts.js';
 import * as batchSql from './sql/batches.js';
+import * as carrierExchangeSql from './sql/carrier-exchanges.js';
+import * as dialPacingSql from './sql/dial-pacing.js';
 import * as eventSql from './sql/events.js';
 import * as phoneNumberSql from './sql/phone-numbers.js';
 import * as recipientSql from './sql/recipients.js';
@@ -71,11 +76,23 @@ const types = {
 /** Errors after which Postgres has rolled the transaction back and it is safe to run it again. */
 const retryableCodes = new Set(['40001', '40P01']);
 const migrationLockId = 0x7265_6469; // 'redi'
+// The batch_counters shard for counts written outside any dispatcher's leases: cancel, and
+// changes from carrier callbacks that reached a process not holding the lease.
+const apiShard = 'api';
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const schema = options.schema ?? null;
   if (schema !== null && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`schema name '${schema}' must be lower-case letters, digits and _`);
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10, types });
+  // The schema is a startup option of every connection, not a SET queued behind the pool's
+  // 'connect' event: pg deprecates queueing a query on a client that is still busy (it warned as
+  // soon as several connections opened at once) and pg 9 refuses it. `options` in the connection
+  // string, if any, wins over this one.
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    types,
+    ...(schema === null ? {} : { options: `-c search_path=${schema}` }),
+  });
   // An idle connection that the server dropped (a Postgres restart) errors here; the pool
   // replaces it, and the query that needed it fails and is retried by its caller.
   pool.on('error', () => undefined);
@@ -83,12 +100,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     // Two processes creating the same schema at once can both miss it and one then fails; the
     // advisory lock serialises them.
     await pool.query(`SELECT pg_advisory_xact_lock(${migrationLockId}); CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    pool.on('connect', (client) => {
-      client.query(`SET search_path TO ${schema}`).catch(() => undefined);
-    });
   }
   try {
-    await migrate(pool, schema);
+    await migrate(pool);
   } catch (error) {
     await pool.end();
     throw error;
@@ -97,12 +111,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 }
 
 /** Ten processes starting at once migrate once: the first takes the advisory lock, the rest wait and find nothing to do. */
-async function migrate(pool: pg.Pool, schema: string | null): Promise<void> {
+async function migrate(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   const onError = (): void => undefined;
   client.on('error', onError);
   try {
-    if (schema !== null) await client.query(`SET search_path TO ${schema}`);
     await client.query('SELECT pg_advisory_lock($1)', [migrationLockId]);
     try {
       await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
@@ -215,6 +228,11 @@ export class PostgresStore implements Store {
     return row ? decodePhoneNumber(row) : null;
   }
 
+  async phoneNumberGetById(phoneNumberId: string): Promise<PhoneNumber | null> {
+    const [row] = await this.#rows<PhoneNumberRow>(this.#pool, phoneNumberSql.phoneNumberGetById, [phoneNumberId]);
+    return row ? decodePhoneNumber(row) : null;
+  }
+
   async phoneNumberInsert(phoneNumber: PhoneNumber): Promise<void> {
     await this.#pool.query(phoneNumberSql.phoneNumberInsert, phoneNumberValues(phoneNumber));
   }
@@ -246,7 +264,7 @@ export class PostgresStore implements Store {
       const ended = inFlight.length
         ? ((await db.query(attemptSql.attemptEndCancelled, [batch.key, inFlight.map((r) => r.seq), inFlight.map((r) => r.attempt_count), now])).rowCount ?? 0)
         : 0;
-      await db.query(batchSql.batchCountersAdd, [[batch.key], [0], [ended], now, 'api']);
+      await db.query(batchSql.batchCountersAdd, [[batch.key], [0], [ended], now, apiShard]);
       await db.query(batchSql.batchSetStatus, [batch.key, status, now, 0]);
       await this.#event(db, { batchKey: batch.key, type: 'recipients:cancel', from: 'pending', to: 'cancelled', count: pending, at: now });
       if (inFlight.length) {
@@ -264,6 +282,7 @@ export class PostgresStore implements Store {
       const live = await this.#liveAttempts(db, batch.key);
       for (const statement of [
         eventSql.eventDeleteByBatch,
+        carrierExchangeSql.carrierExchangeDeleteByBatch,
         attemptSql.attemptDeleteByBatch,
         recipientSql.recipientDeleteByBatch,
         recipientSql.recipientDetailDeleteByBatch,
@@ -291,6 +310,11 @@ export class PostgresStore implements Store {
 
   async batchGet(workspaceId: string, batchId: string): Promise<Batch | null> {
     const [row] = await this.#rows<BatchRow>(this.#pool, batchSql.batchGet, [workspaceId, batchId]);
+    return row ? decodeBatch(row) : null;
+  }
+
+  async batchGetById(batchId: string): Promise<Batch | null> {
+    const [row] = await this.#rows<BatchRow>(this.#pool, batchSql.batchGetById, [batchId]);
     return row ? decodeBatch(row) : null;
   }
 
@@ -430,66 +454,18 @@ export class PostgresStore implements Store {
           await this.#event(db, { batchKey: batch.key, type: 'batch:start', from: 'pending', to: status, count: 1, at: now });
         }
         const batchId = (await this.#batchByKey(db, batch.key)).id;
-        for (const row of rows) leased.push(leasedCallOf(row, batchId, null, now));
+        for (const row of rows) leased.push(leasedCallOf(row, batchId, decodeLeasedAttempt(undefined, now)));
       }
       return leased;
     });
   }
 
   async callChangesApply(owner: string, changes: CallChange[], now: number): Promise<CallChangeResult> {
-    if (changes.length === 0) return { applied: [], lost: [], completedBatchKeys: [] };
-    return this.#tx(async (db) => {
-      const won = new Set(
-        (
-          await this.#rows<{ batch_key: number; seq: number }>(db, recipientSql.recipientApplyChanges, [
-            changes.map((c) => c.batchKey),
-            changes.map((c) => c.seq),
-            changes.map((c) => c.attemptNumber),
-            changes.map((c) => c.fromStatus),
-            changes.map((c) => c.toStatus),
-            changes.map((c) => (c.toStatus === 'failed' ? (c.reason ?? 'provider_error') : null)),
-            changes.map((c) => c.endedAt !== undefined),
-            owner,
-            now,
-          ])
-        ).map((row) => `${row.batch_key}:${row.seq}`),
-      );
-      const applied = changes.filter((c) => won.has(`${c.batchKey}:${c.seq}`));
-      const lost = changes.filter((c) => !won.has(`${c.batchKey}:${c.seq}`));
-      if (applied.length === 0) return { applied, lost, completedBatchKeys: [] };
-      await db.query(attemptSql.attemptApplyChanges, [
-        applied.map((c) => c.batchKey),
-        applied.map((c) => c.seq),
-        applied.map((c) => c.attemptNumber),
-        applied.map((c) => c.providerCallId ?? null),
-        applied.map((c) => c.answeredAt ?? null),
-        applied.map((c) => c.endedAt ?? null),
-        applied.map((c) => (c.endedAt === undefined ? null : c.toStatus)),
-        applied.map((c) => c.reason ?? null),
-        applied.map((c) => c.conversationId ?? null),
-      ]);
-      const withEvent = applied.filter((c) => c.transitions.length > 0);
-      if (withEvent.length) {
-        await db.query(eventSql.eventInsertMany, [
-          withEvent.map((c) => c.batchKey),
-          withEvent.map((c) => c.seq),
-          withEvent.map((c) => c.attemptNumber),
-          withEvent.map((c) => `recipient:${c.transitions[c.transitions.length - 1]}`),
-          withEvent.map((c) => c.fromStatus),
-          withEvent.map((c) => c.toStatus),
-          withEvent.map((c) => (c.toStatus === 'failed' ? (c.reason ?? null) : null)),
-          withEvent.map((c) => viaOf(c)),
-          withEvent.map((c) => c.changedAt),
-        ]);
-      }
-      const finishedByBatch = new Map<number, number>();
-      for (const c of applied) finishedByBatch.set(c.batchKey, (finishedByBatch.get(c.batchKey) ?? 0) + (c.endedAt === undefined ? 0 : 1));
-      const counted = [...finishedByBatch];
-      await db.query(batchSql.batchCountersAdd, [counted.map(([key]) => key), counted.map(() => 0), counted.map(([, n]) => n), now, owner]);
-      const ended = counted.filter(([, n]) => n > 0).map(([key]) => key);
-      const completedBatchKeys = ended.length ? await this.#completeFinishedBatches(db, ended, now) : [];
-      return { applied, lost, completedBatchKeys };
-    });
+    return this.#applyChanges(owner, changes, now);
+  }
+
+  async callChangesApplyUnowned(changes: CallChange[], now: number): Promise<CallChangeResult> {
+    return this.#applyChanges(null, changes, now);
   }
 
   async leaseExpireAll(owner: string, now: number): Promise<number> {
@@ -525,8 +501,7 @@ export class PostgresStore implements Store {
           batchId = (await this.#batchByKey(db, row.batch_key)).id;
           batchIds.set(row.batch_key, batchId);
         }
-        const attempt = byKey.get(`${row.batch_key}:${row.seq}`);
-        leased.push(leasedCallOf(row, batchId, attempt?.provider_call_id ?? null, attempt?.dialed_at ?? now));
+        leased.push(leasedCallOf(row, batchId, decodeLeasedAttempt(byKey.get(`${row.batch_key}:${row.seq}`), now)));
       }
       return leased;
     });
@@ -546,7 +521,100 @@ export class PostgresStore implements Store {
     return (await this.#rows<AttemptRow>(this.#pool, attemptSql.attemptListByBatch, [batchKey])).map(decodeAttempt);
   }
 
+  async attemptGet(batchKey: number, seq: number, attemptNumber: number): Promise<{ attempt: Attempt; recipient: Recipient } | null> {
+    const [attempt] = await this.#rows<AttemptRow>(this.#pool, attemptSql.attemptGet, [batchKey, seq, attemptNumber]);
+    if (!attempt) return null;
+    const [recipient] = await this.#rows<RecipientRow>(this.#pool, recipientSql.recipientGet, [batchKey, seq]);
+    return recipient ? { attempt: decodeAttempt(attempt), recipient: decodeRecipient(recipient) } : null;
+  }
+
+  // ---- carriers
+
+  async dialSlotsReserve(key: string, intervalMs: number, count: number, now: number): Promise<number> {
+    const spanMs = Math.ceil(intervalMs * count); // see the SQLite twin
+    const [row] = await this.#rows<{ first_slot_at: number }>(this.#pool, dialPacingSql.dialPacingReserve, [key, spanMs, now]);
+    return row!.first_slot_at;
+  }
+
+  async exchangeList(batchKey: number, seq: number): Promise<CarrierExchange[]> {
+    return (await this.#rows<CarrierExchangeRow>(this.#pool, carrierExchangeSql.carrierExchangeList, [batchKey, seq])).map(decodeCarrierExchange);
+  }
+
+  async exchangesAppend(exchanges: CarrierExchange[]): Promise<void> {
+    if (exchanges.length === 0) return;
+    await this.#pool.query(carrierExchangeSql.carrierExchangeInsertMany, [
+      exchanges.map((e) => e.batchKey),
+      exchanges.map((e) => e.seq),
+      exchanges.map((e) => e.attemptNumber),
+      exchanges.map((e) => e.provider),
+      exchanges.map((e) => e.at),
+      exchanges.map((e) => e.durationMs),
+      exchanges.map((e) => JSON.stringify(e.request)),
+      exchanges.map((e) => textOrNull(e.response)),
+      exchanges.map((e) => e.error),
+    ]);
+  }
+
   // ---- helpers
+
+  /** `callChangesApply`; with a null owner, for whoever holds the lease (`callChangesApplyUnowned`). */
+  async #applyChanges(owner: string | null, changes: CallChange[], now: number): Promise<CallChangeResult> {
+    if (changes.length === 0) return { applied: [], lost: [], completedBatchKeys: [] };
+    const compareAndSet = owner === null ? recipientSql.recipientApplyChangesUnowned : recipientSql.recipientApplyChanges;
+    return this.#tx(async (db) => {
+      const won = new Set(
+        (
+          await this.#rows<{ batch_key: number; seq: number }>(db, compareAndSet, [
+            changes.map((c) => c.batchKey),
+            changes.map((c) => c.seq),
+            changes.map((c) => c.attemptNumber),
+            changes.map((c) => c.fromStatus),
+            changes.map((c) => c.toStatus),
+            changes.map((c) => (c.toStatus === 'failed' ? (c.reason ?? 'provider_error') : null)),
+            changes.map((c) => c.endedAt !== undefined),
+            now,
+            ...(owner === null ? [] : [owner]),
+          ])
+        ).map((row) => `${row.batch_key}:${row.seq}`),
+      );
+      const applied = changes.filter((c) => won.has(`${c.batchKey}:${c.seq}`));
+      const lost = changes.filter((c) => !won.has(`${c.batchKey}:${c.seq}`));
+      if (applied.length === 0) return { applied, lost, completedBatchKeys: [] };
+      await db.query(attemptSql.attemptApplyChanges, [
+        applied.map((c) => c.batchKey),
+        applied.map((c) => c.seq),
+        applied.map((c) => c.attemptNumber),
+        applied.map((c) => c.providerCallId ?? null),
+        applied.map((c) => c.answeredAt ?? null),
+        applied.map((c) => c.endedAt ?? null),
+        applied.map((c) => (c.endedAt === undefined ? null : c.toStatus)),
+        applied.map((c) => c.reason ?? null),
+        applied.map((c) => c.conversationId ?? null),
+        applied.map((c) => textOrNull(c.providerState)),
+      ]);
+      const withEvent = applied.filter((c) => c.transitions.length > 0);
+      if (withEvent.length) {
+        await db.query(eventSql.eventInsertMany, [
+          withEvent.map((c) => c.batchKey),
+          withEvent.map((c) => c.seq),
+          withEvent.map((c) => c.attemptNumber),
+          withEvent.map((c) => `recipient:${c.transitions[c.transitions.length - 1]}`),
+          withEvent.map((c) => c.fromStatus),
+          withEvent.map((c) => c.toStatus),
+          withEvent.map((c) => (c.toStatus === 'failed' ? (c.reason ?? null) : null)),
+          withEvent.map((c) => viaOf(c)),
+          withEvent.map((c) => c.changedAt),
+        ]);
+      }
+      const finishedByBatch = new Map<number, number>();
+      for (const c of applied) finishedByBatch.set(c.batchKey, (finishedByBatch.get(c.batchKey) ?? 0) + (c.endedAt === undefined ? 0 : 1));
+      const counted = [...finishedByBatch];
+      await db.query(batchSql.batchCountersAdd, [counted.map(([key]) => key), counted.map(() => 0), counted.map(([, n]) => n), now, owner ?? apiShard]);
+      const ended = counted.filter(([, n]) => n > 0).map(([key]) => key);
+      const completedBatchKeys = ended.length ? await this.#completeFinishedBatches(db, ended, now) : [];
+      return { applied, lost, completedBatchKeys };
+    });
+  }
 
   /** The batch row, locked, with its dispatch lock held (see `batchLockDispatch`). */
   async #lockBatch(db: pg.PoolClient, workspaceId: string, batchId: string): Promise<BatchRow | null> {
@@ -603,7 +671,7 @@ function viaOf(change: CallChange): string | null {
   return via.length ? via.join('>') : null;
 }
 
-function leasedCallOf(row: LeasedRow, batchId: string, providerCallId: string | null, dialedAt: number): LeasedCall {
+function leasedCallOf(row: LeasedRow, batchId: string, attempt: Pick<LeasedCall, 'dialedAt' | 'providerCallId' | 'providerState'>): LeasedCall {
   return {
     batchId,
     batchKey: row.batch_key,
@@ -614,8 +682,7 @@ function leasedCallOf(row: LeasedRow, batchId: string, providerCallId: string | 
     whatsappUserId: row.whatsapp_user_id,
     clientData: jsonOrNull(row.client_data),
     status: row.status as LeasedCall['status'],
-    providerCallId,
-    dialedAt,
+    ...attempt,
   };
 }
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { nextBatchStatus, recipientTransitions, type BatchStatus } from '../../domain/status.js';
-import type { Agent, Attempt, AttemptRef, Batch, BatchEvent, NewBatch, NewRecipient, PhoneNumber, Recipient } from '../../domain/types.js';
+import type { Agent, Attempt, AttemptRef, Batch, BatchEvent, CarrierExchange, NewBatch, NewRecipient, PhoneNumber, Recipient } from '../../domain/types.js';
 import type {
   AttemptToHangUp,
   BatchListQuery,
@@ -18,7 +18,9 @@ import {
   decodeAgent,
   decodeAttempt,
   decodeBatch,
+  decodeCarrierExchange,
   decodeEvent,
+  decodeLeasedAttempt,
   decodePhoneNumber,
   decodeRecipient,
   jsonOrNull,
@@ -26,6 +28,7 @@ import {
   type AgentRow,
   type AttemptRow,
   type BatchRow,
+  type CarrierExchangeRow,
   type EventRow,
   type PhoneNumberRow,
   type RecipientDetailRow,
@@ -34,6 +37,8 @@ import {
 import * as agentSql from './sql/agents.js';
 import * as attemptSql from './sql/attempts.js';
 import * as batchSql from './sql/batches.js';
+import * as carrierExchangeSql from './sql/carrier-exchanges.js';
+import * as dialPacingSql from './sql/dial-pacing.js';
 import * as eventSql from './sql/events.js';
 import * as phoneNumberSql from './sql/phone-numbers.js';
 import * as recipientSql from './sql/recipients.js';
@@ -154,6 +159,11 @@ export class SqliteStore implements Store {
     return row ? decodePhoneNumber(row) : null;
   }
 
+  async phoneNumberGetById(phoneNumberId: string): Promise<PhoneNumber | null> {
+    const row = this.#sql(phoneNumberSql.phoneNumberGetById).get({ id: phoneNumberId }) as PhoneNumberRow | undefined;
+    return row ? decodePhoneNumber(row) : null;
+  }
+
   async phoneNumberInsert(phoneNumber: PhoneNumber): Promise<void> {
     this.#sql(phoneNumberSql.phoneNumberInsert).run(phoneNumberParams(phoneNumber));
   }
@@ -211,6 +221,7 @@ export class SqliteStore implements Store {
       const params = { batch_key: batch.key };
       const live = this.#liveAttempts(batch.key);
       this.#sql(eventSql.eventDeleteByBatch).run(params);
+      this.#sql(carrierExchangeSql.carrierExchangeDeleteByBatch).run(params);
       this.#sql(attemptSql.attemptDeleteByBatch).run(params);
       this.#sql(recipientSql.recipientDeleteByBatch).run(params);
       this.#sql(recipientSql.recipientDetailDeleteByBatch).run(params);
@@ -235,6 +246,11 @@ export class SqliteStore implements Store {
 
   async batchGet(workspaceId: string, batchId: string): Promise<Batch | null> {
     const row = this.#batchRow(workspaceId, batchId);
+    return row ? decodeBatch(row) : null;
+  }
+
+  async batchGetById(batchId: string): Promise<Batch | null> {
+    const row = this.#sql(batchSql.batchGetById).get({ id: batchId }) as BatchRow | undefined;
     return row ? decodeBatch(row) : null;
   }
 
@@ -374,7 +390,7 @@ export class SqliteStore implements Store {
           this.#sql(batchSql.batchSetStatus).run({ key: batch.key, status, now, retry_increment: 0 });
           this.#event({ batchKey: batch.key, type: 'batch:start', from: 'pending', to: status, count: 1, at: now });
         }
-        leased.push(...this.#withDetails(rows, () => now));
+        leased.push(...this.#withDetails(rows, () => decodeLeasedAttempt(undefined, now)));
         if (leased.length >= limit) break;
       }
       return leased;
@@ -382,9 +398,81 @@ export class SqliteStore implements Store {
   }
 
   async callChangesApply(owner: string, changes: CallChange[], now: number): Promise<CallChangeResult> {
-    if (changes.length === 0) return { applied: [], lost: [], completedBatchKeys: [] };
+    return this.#applyChanges(owner, changes, now);
+  }
+
+  async callChangesApplyUnowned(changes: CallChange[], now: number): Promise<CallChangeResult> {
+    return this.#applyChanges(null, changes, now);
+  }
+
+  async leaseExpireAll(owner: string, now: number): Promise<number> {
+    return this.#write(() => this.#sql(recipientSql.recipientLeaseExpireAll).run({ owner, now }).changes);
+  }
+
+  async leaseReclaimExpired(owner: string, now: number, leaseUntil: number, limit: number): Promise<LeasedCall[]> {
     return this.#write(() => {
-      const casRecipient = this.#sql(recipientSql.recipientApplyChange);
+      const rows = this.#sql(recipientSql.recipientLeaseReclaim).all({ owner, now, lease_until: leaseUntil, limit }) as LeasedRow[];
+      if (rows.length === 0) return [];
+      const attempts = this.#sql(attemptSql.attemptListByKeys).all({
+        rows: JSON.stringify(rows.map((row) => [row.batch_key, row.seq, row.attempt_count])),
+      }) as AttemptRow[];
+      const byKey = new Map(attempts.map((a) => [`${a.batch_key}:${a.seq}`, a]));
+      this.#sql(eventSql.eventInsertMany).run({
+        rows: JSON.stringify(rows.map((row) => [row.batch_key, row.seq, row.attempt_count, 'recipient:reclaim', row.status, row.status, null, null, now])),
+      });
+      return this.#withDetails(rows, (row) => decodeLeasedAttempt(byKey.get(`${row.batch_key}:${row.seq}`), now));
+    });
+  }
+
+  async leaseRenew(owner: string, _now: number, leaseUntil: number, attempts: AttemptRef[]): Promise<Set<string>> {
+    return this.#write(() => {
+      const renew = this.#sql(recipientSql.recipientLeaseRenew);
+      const held = new Set<string>();
+      for (const { batchKey, seq } of attempts) {
+        if (renew.run(leaseUntil, batchKey, seq, owner).changes > 0) held.add(`${batchKey}:${seq}`);
+      }
+      return held;
+    });
+  }
+
+  async attemptList(batchKey: number): Promise<Attempt[]> {
+    return (this.#sql(attemptSql.attemptListByBatch).all({ batch_key: batchKey }) as AttemptRow[]).map(decodeAttempt);
+  }
+
+  async attemptGet(batchKey: number, seq: number, attemptNumber: number): Promise<{ attempt: Attempt; recipient: Recipient } | null> {
+    const attempt = this.#sql(attemptSql.attemptGet).get({ batch_key: batchKey, seq, number: attemptNumber }) as AttemptRow | undefined;
+    if (!attempt) return null;
+    const recipient = this.#sql(recipientSql.recipientGet).get({ batch_key: batchKey, seq }) as RecipientRow | undefined;
+    return recipient ? { attempt: decodeAttempt(attempt), recipient: decodeRecipient(recipient) } : null;
+  }
+
+  // ---- carriers
+
+  async dialSlotsReserve(key: string, intervalMs: number, count: number, now: number): Promise<number> {
+    // Whole milliseconds (1000 / 3 calls per second is 333.3…), rounded up so calls never come faster than asked.
+    const spanMs = Math.ceil(intervalMs * count);
+    const row = this.#sql(dialPacingSql.dialPacingReserve).get({ pacing_key: key, span_ms: spanMs, now }) as { first_slot_at: number };
+    return row.first_slot_at;
+  }
+
+  async exchangeList(batchKey: number, seq: number): Promise<CarrierExchange[]> {
+    return (this.#sql(carrierExchangeSql.carrierExchangeList).all({ batch_key: batchKey, seq }) as CarrierExchangeRow[]).map(decodeCarrierExchange);
+  }
+
+  async exchangesAppend(exchanges: CarrierExchange[]): Promise<void> {
+    if (exchanges.length === 0) return;
+    const rows = exchanges.map((e) => [e.batchKey, e.seq, e.attemptNumber, e.provider, e.at, e.durationMs, JSON.stringify(e.request), textOrNull(e.response), e.error]);
+    this.#sql(carrierExchangeSql.carrierExchangeInsertMany).run({ rows: JSON.stringify(rows) });
+  }
+
+  // ---- helpers
+
+  /** `callChangesApply`; with a null owner, for whoever holds the lease (`callChangesApplyUnowned`). */
+  #applyChanges(owner: string | null, changes: CallChange[], now: number): CallChangeResult {
+    if (changes.length === 0) return { applied: [], lost: [], completedBatchKeys: [] };
+    const compareAndSet = owner === null ? recipientSql.recipientApplyChangeUnowned : recipientSql.recipientApplyChange;
+    return this.#write(() => {
+      const casRecipient = this.#sql(compareAndSet);
       const updateAttempt = this.#sql(attemptSql.attemptApplyChange);
       const insertEvent = this.#sql(eventSql.eventInsertRecipient);
       const applied: CallChange[] = [];
@@ -393,7 +481,8 @@ export class SqliteStore implements Store {
       for (const c of changes) {
         const ends = c.endedAt !== undefined;
         const reason = c.toStatus === 'failed' ? (c.reason ?? 'provider_error') : null;
-        const won = casRecipient.run(c.toStatus, reason, ends ? 1 : 0, ends ? 1 : 0, now, c.batchKey, c.seq, c.fromStatus, owner, c.attemptNumber).changes;
+        const cas = [c.toStatus, reason, ends ? 1 : 0, ends ? 1 : 0, now, c.batchKey, c.seq, c.fromStatus, c.attemptNumber];
+        const won = (owner === null ? casRecipient.run(...cas) : casRecipient.run(...cas, owner)).changes;
         if (won === 0) {
           lost.push(c);
           continue;
@@ -406,6 +495,7 @@ export class SqliteStore implements Store {
           ends ? c.toStatus : null,
           c.reason ?? null,
           c.conversationId ?? null,
+          textOrNull(c.providerState),
           c.batchKey,
           c.seq,
           c.attemptNumber,
@@ -425,46 +515,6 @@ export class SqliteStore implements Store {
       return { applied, lost, completedBatchKeys };
     });
   }
-
-  async leaseExpireAll(owner: string, now: number): Promise<number> {
-    return this.#write(() => this.#sql(recipientSql.recipientLeaseExpireAll).run({ owner, now }).changes);
-  }
-
-  async leaseReclaimExpired(owner: string, now: number, leaseUntil: number, limit: number): Promise<LeasedCall[]> {
-    return this.#write(() => {
-      const rows = this.#sql(recipientSql.recipientLeaseReclaim).all({ owner, now, lease_until: leaseUntil, limit }) as LeasedRow[];
-      if (rows.length === 0) return [];
-      const attempts = this.#sql(attemptSql.attemptListByKeys).all({
-        rows: JSON.stringify(rows.map((row) => [row.batch_key, row.seq, row.attempt_count])),
-      }) as AttemptRow[];
-      const byKey = new Map(attempts.map((a) => [`${a.batch_key}:${a.seq}`, a]));
-      this.#sql(eventSql.eventInsertMany).run({
-        rows: JSON.stringify(rows.map((row) => [row.batch_key, row.seq, row.attempt_count, 'recipient:reclaim', row.status, row.status, null, null, now])),
-      });
-      return this.#withDetails(
-        rows,
-        (row) => byKey.get(`${row.batch_key}:${row.seq}`)?.dialed_at ?? now,
-        (row) => byKey.get(`${row.batch_key}:${row.seq}`)?.provider_call_id ?? null,
-      );
-    });
-  }
-
-  async leaseRenew(owner: string, _now: number, leaseUntil: number, attempts: AttemptRef[]): Promise<Set<string>> {
-    return this.#write(() => {
-      const renew = this.#sql(recipientSql.recipientLeaseRenew);
-      const held = new Set<string>();
-      for (const { batchKey, seq } of attempts) {
-        if (renew.run(leaseUntil, batchKey, seq, owner).changes > 0) held.add(`${batchKey}:${seq}`);
-      }
-      return held;
-    });
-  }
-
-  async attemptList(batchKey: number): Promise<Attempt[]> {
-    return (this.#sql(attemptSql.attemptListByBatch).all({ batch_key: batchKey }) as AttemptRow[]).map(decodeAttempt);
-  }
-
-  // ---- helpers
 
   #batchRow(workspaceId: string, batchId: string): BatchRow | undefined {
     return this.#sql(batchSql.batchGet).get({ workspace_id: workspaceId, id: batchId }) as BatchRow | undefined;
@@ -494,11 +544,7 @@ export class SqliteStore implements Store {
     }));
   }
 
-  #withDetails(
-    rows: LeasedRow[],
-    dialedAtOf: (row: LeasedRow) => number,
-    providerCallIdOf: (row: LeasedRow) => string | null = () => null,
-  ): LeasedCall[] {
+  #withDetails(rows: LeasedRow[], attemptOf: (row: LeasedRow) => Pick<LeasedCall, 'dialedAt' | 'providerCallId' | 'providerState'>): LeasedCall[] {
     const getDetail = this.#sql(recipientSql.recipientDetailGet);
     const batchIds = new Map<number, string>();
     return rows.map((row) => {
@@ -518,8 +564,7 @@ export class SqliteStore implements Store {
         whatsappUserId: detail.whatsapp_user_id,
         clientData: jsonOrNull(detail.client_data),
         status: row.status as LeasedCall['status'],
-        providerCallId: providerCallIdOf(row),
-        dialedAt: dialedAtOf(row),
+        ...attemptOf(row),
       };
     });
   }

@@ -61,7 +61,7 @@ export class SimulatedProvider implements Provider {
     const dialedAt = this.#options.clock.now();
     const providerCallId = `sim_${request.batchKey}_${request.seq}_${request.attemptNumber}`;
     this.#log({ t: 'dial', at: dialedAt, call: providerCallId, batch: request.batchId, recipient: request.recipientId, attempt: request.attemptNumber, to: request.to });
-    this.#follow({ ...request, providerCallId, dialedAt }, script, dialedAt);
+    this.#follow({ ...request, providerCallId, dialedAt, providerState: null }, script, dialedAt);
     return { providerCallId };
   }
 

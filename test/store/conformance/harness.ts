@@ -3,8 +3,9 @@
  * `exerciseStore(name, makeStores)` runs it; `makeStores(n)` opens n stores on one fresh database
  * (n > 1 for the lease races), and `cleanup` drops that database.
  */
-import type { NewBatch, NewRecipient } from '../../../src/domain/types.js';
-import type { Store } from '../../../src/store/store.js';
+import assert from 'node:assert/strict';
+import type { AttemptRef, NewBatch, NewRecipient, Recipient } from '../../../src/domain/types.js';
+import type { CallChange, LeasedCall, Store } from '../../../src/store/store.js';
 
 export interface StoreFactory {
   (count: number): Promise<{ stores: Store[]; cleanup: () => Promise<void> }>;
@@ -45,4 +46,46 @@ export function newRecipients(count: number): NewRecipient[] {
     whatsappUserId: null,
     clientData: { dynamic_variables: { name: `Person ${i}` } },
   }));
+}
+
+/** Just the attempt's key: a `LeasedCall` spread into a `CallChange` would carry its other fields along. */
+export function refOf(call: AttemptRef): AttemptRef {
+  return { batchKey: call.batchKey, seq: call.seq, attemptNumber: call.attemptNumber };
+}
+
+/** The change that ends a leased call at 2,000 with this outcome. */
+export function ended(call: LeasedCall, outcome: 'completed' | 'failed' | 'voicemail', reason: CallChange['reason'] = null): CallChange {
+  return {
+    ...refOf(call),
+    fromStatus: call.status,
+    toStatus: outcome,
+    transitions: outcome === 'completed' ? ['answer', 'complete'] : outcome === 'voicemail' ? ['voicemail'] : ['fail'],
+    changedAt: 2_000,
+    providerCallId: `call-${call.seq}`,
+    ...(outcome === 'completed' ? { answeredAt: 1_500, conversationId: `conv-${call.seq}` } : {}),
+    endedAt: 2_000,
+    reason,
+  };
+}
+
+export async function recipientsOf(store: Store, batchKey: number): Promise<Recipient[]> {
+  const all: Recipient[] = [];
+  for await (const page of store.recipientPages(batchKey, 7)) all.push(...page);
+  return all;
+}
+
+/** One attempt as schema version 1 stored it, for the tests that upgrade such a database. */
+export const versionOneAttemptInsert = `INSERT INTO attempts (batch_key, seq, number, provider, provider_call_id, dialed_at) VALUES (7, 1, 1, 'twilio', 'CA1', 5000)`;
+
+/** Checks a store opened on a database written at version 1 (with `versionOneAttemptInsert`) upgraded it, then closes it. */
+export async function assertUpgradedFromVersionOne(store: Store): Promise<void> {
+  try {
+    assert.deepEqual(
+      (await store.attemptList(7)).map((a) => [a.providerCallId, a.providerState]),
+      [['CA1', null]],
+    );
+    assert.equal(await store.dialSlotsReserve('pace', 10, 1, 1_000), 1_000);
+  } finally {
+    await store.close();
+  }
 }

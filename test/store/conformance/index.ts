@@ -1,27 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { CallChange, LeasedCall, Store } from '../../../src/store/store.js';
-import { newBatch, newRecipients, type StoreFactory } from './harness.js';
-
-const ended = (call: LeasedCall, outcome: 'completed' | 'failed' | 'voicemail', reason: CallChange['reason'] = null): CallChange => ({
-  batchKey: call.batchKey,
-  seq: call.seq,
-  attemptNumber: call.attemptNumber,
-  fromStatus: call.status,
-  toStatus: outcome,
-  transitions: outcome === 'completed' ? ['answer', 'complete'] : outcome === 'voicemail' ? ['voicemail'] : ['fail'],
-  changedAt: 2_000,
-  providerCallId: `call-${call.seq}`,
-  ...(outcome === 'completed' ? { answeredAt: 1_500, conversationId: `conv-${call.seq}` } : {}),
-  endedAt: 2_000,
-  reason,
-});
-
-async function recipientsOf(store: Store, batchKey: number) {
-  const all = [];
-  for await (const page of store.recipientPages(batchKey, 7)) all.push(...page);
-  return all;
-}
+import type { Store } from '../../../src/store/store.js';
+import { describeCarriers } from './carriers.js';
+import { ended, newBatch, newRecipients, recipientsOf, refOf, type StoreFactory } from './harness.js';
 
 /** Every Store implementation runs this suite. */
 export function exerciseStore(name: string, makeStores: StoreFactory): void {
@@ -136,7 +117,7 @@ export function exerciseStore(name: string, makeStores: StoreFactory): void {
       it('reclaims expired leases, and the stale owner can no longer write', async () => {
         const { batch } = await store.batchSubmit(newBatch(), newRecipients(2));
         const leased = (await store.recipientLeaseDue('dead', 5_000, 10_000, 1_000)).filter((c) => c.batchKey === batch.key);
-        await store.callChangesApply('dead', [{ ...leased[0]!, fromStatus: 'dispatched', toStatus: 'dispatched', transitions: [], changedAt: 5_001, providerCallId: 'p-1' }], 5_001);
+        await store.callChangesApply('dead', [{ ...refOf(leased[0]!), fromStatus: 'dispatched', toStatus: 'dispatched', transitions: [], changedAt: 5_001, providerCallId: 'p-1' }], 5_001);
         const notYet = (await other.leaseReclaimExpired('alive', 9_999, 40_000, 1_000)).filter((c) => c.batchKey === batch.key);
         assert.equal(notYet.length, 0);
         const reclaimed = (await other.leaseReclaimExpired('alive', 10_000, 40_000, 1_000)).filter((c) => c.batchKey === batch.key);
@@ -284,7 +265,7 @@ export function exerciseStore(name: string, makeStores: StoreFactory): void {
       it('cancels queued and live recipients at once and names the live attempts to hang up', async () => {
         const { batch } = await store.batchSubmit(newBatch({ concurrencyLimit: 2 }), newRecipients(5));
         const leased = (await store.recipientLeaseDue('holder', 5_000, 60_000, 1_000)).filter((c) => c.batchKey === batch.key);
-        await store.callChangesApply('holder', [{ ...leased[0]!, fromStatus: 'dispatched', toStatus: 'initiated', transitions: ['initiate'], changedAt: 5_100, providerCallId: 'live-1' }], 5_100);
+        await store.callChangesApply('holder', [{ ...refOf(leased[0]!), fromStatus: 'dispatched', toStatus: 'initiated', transitions: ['initiate'], changedAt: 5_100, providerCallId: 'live-1' }], 5_100);
         const outcome = await store.batchCancel('ws', batch.id, 6_000);
         assert.equal(outcome.kind, 'done');
         if (outcome.kind !== 'done') return;
@@ -321,5 +302,7 @@ export function exerciseStore(name: string, makeStores: StoreFactory): void {
         assert.equal((await store.batchDelete('ws', batch.id)).deleted, false);
       });
     });
+
+    describeCarriers(makeStores);
   });
 }

@@ -9,6 +9,31 @@ const QuerySchema = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
 });
 
+/**
+ * redial's own: every HTTP exchange with a carrier for one recipient (by `recipient_seq`, as
+ * events name it), over all its attempts, secrets redacted.
+ */
+export function registerExchanges(app: FastifyInstance, services: Services): void {
+  app.withTypeProvider<TypeBoxTypeProvider>().get(
+    '/v1/redial/batch-calling/:batch_id/recipients/:recipient_seq/exchanges',
+    { schema: { params: Type.Object({ batch_id: Type.String({ minLength: 1 }), recipient_seq: Type.Integer({ minimum: 1 }) }) } },
+    async (request) => {
+      const exchanges = await services.batches.exchanges(request.workspaceId, request.params.batch_id, request.params.recipient_seq);
+      return {
+        exchanges: exchanges.map((exchange) => ({
+          attempt: exchange.attemptNumber,
+          provider: exchange.provider,
+          at_ms: exchange.at,
+          duration_ms: exchange.durationMs,
+          request: exchange.request,
+          response: exchange.response,
+          error: exchange.error,
+        })),
+      };
+    },
+  );
+}
+
 /** redial's own: the batch's audit trail, every status change in order, paged by event id. */
 export function registerEvents(app: FastifyInstance, services: Services): void {
   app.withTypeProvider<TypeBoxTypeProvider>().get(

@@ -35,6 +35,8 @@ export const batchGetForUpdate = `SELECT key FROM batches WHERE workspace_id = $
 // across processes) and never leases from a batch being cancelled. Group commits do not take
 // it: they only end calls, which frees slots, so they need not wait for a lease.
 export const batchLockDispatch = `SELECT pg_advisory_xact_lock(29285, $1::int)`;
+// $1 id — in any workspace
+export const batchGetById = `SELECT * FROM batches_with_counts WHERE id = $1`;
 // $1 key
 export const batchGetByKey = `SELECT * FROM batches_with_counts WHERE key = $1`;
 // $1 workspace_id, $2 idempotency_key

@@ -2,6 +2,8 @@
 export const phoneNumberDelete = `DELETE FROM phone_numbers WHERE workspace_id = $1 AND id = $2`;
 // $1 workspace_id, $2 id
 export const phoneNumberGet = `SELECT * FROM phone_numbers WHERE workspace_id = $1 AND id = $2`;
+// $1 id — in any workspace
+export const phoneNumberGetById = `SELECT * FROM phone_numbers WHERE id = $1`;
 // $1 id, $2 workspace_id, $3 provider, $4 phone_number, $5 label, $6 agent_id, $7 supports_inbound, $8 supports_outbound,
 // $9 config, $10 secrets, $11 created_at, $12 updated_at
 export const phoneNumberInsert = `

@@ -3,20 +3,24 @@ import { sqlIn } from '../../sql-list.js';
 
 const leasedColumns = `r.batch_key, r.seq, r.status, r.attempt_count, d.external_id, d.phone_number, d.whatsapp_user_id, d.client_data`;
 
-// $1 batch_keys, $2 seqs, $3 attempt_numbers, $4 from_statuses, $5 to_statuses, $6 reasons, $7 ends_lease, $8 owner, $9 now
+// $1 batch_keys, $2 seqs, $3 attempt_numbers, $4 from_statuses, $5 to_statuses, $6 reasons, $7 ends_lease, $8 now[, $9 owner]
 // Compare-and-set for a whole group commit in one statement: rows whose status, lease or attempt
 // moved on are left alone and are missing from what it returns.
-export const recipientApplyChanges = `
+const recipientApplyChangesWhere = (leaseCheck: string) => `
 UPDATE recipients r SET
   status = u.to_status,
   reason = u.reason,
   lease_owner = CASE WHEN u.ends THEN NULL ELSE r.lease_owner END,
   lease_expires_at = CASE WHEN u.ends THEN NULL ELSE r.lease_expires_at END,
-  updated_at = $9
+  updated_at = $8
 FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bool[])
   AS u(batch_key, seq, attempt, from_status, to_status, reason, ends)
-WHERE r.batch_key = u.batch_key AND r.seq = u.seq AND r.status = u.from_status AND r.lease_owner = $8 AND r.attempt_count = u.attempt
+WHERE r.batch_key = u.batch_key AND r.seq = u.seq AND r.status = u.from_status AND r.attempt_count = u.attempt${leaseCheck}
 RETURNING r.batch_key, r.seq`;
+// $1 … $9 as above: only the process that holds the lease writes
+export const recipientApplyChanges = recipientApplyChangesWhere(' AND r.lease_owner = $9');
+// $1 … $8 as above, no owner: whoever holds the lease (callChangesApplyUnowned)
+export const recipientApplyChangesUnowned = recipientApplyChangesWhere('');
 // $1 batch_key, $2 now
 export const recipientCancelInFlight = `
 UPDATE recipients SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
@@ -71,14 +75,19 @@ UPDATE recipients r SET lease_expires_at = $2
 FROM unnest($3::bigint[], $4::int[]) AS k(batch_key, seq)
 WHERE r.batch_key = k.batch_key AND r.seq = k.seq AND r.lease_owner = $1
 RETURNING r.batch_key, r.seq`;
-// $1 batch_key, $2 after_seq, $3 limit — with what the latest attempt says
-export const recipientPage = `
+// a recipient with what its latest attempt says
+const recipientSelect = `
 SELECT r.batch_key, r.seq, r.status, r.reason, r.attempt_count, r.updated_at,
   d.external_id, d.phone_number, d.whatsapp_user_id, d.client_data, d.created_at,
   a.conversation_id, a.dialed_at AS last_attempt_at
 FROM recipients r
 JOIN recipient_details d ON d.batch_key = r.batch_key AND d.seq = r.seq
-LEFT JOIN attempts a ON a.batch_key = r.batch_key AND a.seq = r.seq AND a.number = r.attempt_count
+LEFT JOIN attempts a ON a.batch_key = r.batch_key AND a.seq = r.seq AND a.number = r.attempt_count`;
+// $1 batch_key, $2 seq
+export const recipientGet = `${recipientSelect}
+WHERE r.batch_key = $1 AND r.seq = $2`;
+// $1 batch_key, $2 after_seq, $3 limit
+export const recipientPage = `${recipientSelect}
 WHERE r.batch_key = $1 AND r.seq > $2
 ORDER BY r.seq LIMIT $3`;
 // $1 batch_key, $2 now — one statement for the whole batch (see the SQLite twin)

@@ -1,5 +1,5 @@
-// ? provider_call_id, answered_at, ended_at, outcome, reason, conversation_id (each null when
-// unchanged), batch_key, seq, number — positional for speed (see recipientApplyChange)
+// ? provider_call_id, answered_at, ended_at, outcome, reason, conversation_id, provider_state (each
+// null when unchanged), batch_key, seq, number — positional for speed (see recipientApplyChange)
 export const attemptApplyChange = `
 UPDATE attempts SET
   provider_call_id = coalesce(?, provider_call_id),
@@ -7,7 +7,8 @@ UPDATE attempts SET
   ended_at = coalesce(?, ended_at),
   outcome = coalesce(?, outcome),
   reason = coalesce(?, reason),
-  conversation_id = coalesce(?, conversation_id)
+  conversation_id = coalesce(?, conversation_id),
+  provider_state = coalesce(?, provider_state)
 WHERE batch_key = ? AND seq = ? AND number = ?`;
 // :batch_key
 export const attemptDeleteByBatch = `DELETE FROM attempts WHERE batch_key = :batch_key`;
@@ -22,6 +23,8 @@ WHERE attempts.batch_key = u.value ->> 0 AND attempts.seq = u.value ->> 1 AND at
 export const attemptInsertMany = `
 INSERT INTO attempts (batch_key, seq, number, provider, dialed_at)
 SELECT :batch_key, value ->> 0, value ->> 1, :provider, :now FROM json_each(:rows)`;
+// :batch_key, :seq, :number
+export const attemptGet = `SELECT * FROM attempts WHERE batch_key = :batch_key AND seq = :seq AND number = :number`;
 // :batch_key
 export const attemptListByBatch = `SELECT * FROM attempts WHERE batch_key = :batch_key ORDER BY seq, number`;
 // :rows (JSON [[batch_key, seq, number]])

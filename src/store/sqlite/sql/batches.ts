@@ -25,6 +25,8 @@ UPDATE batches SET status = 'failed', status_reason = :status_reason, updated_at
 WHERE key = :key AND ${sqlIn('status', batchTransitions.fail.from)}`;
 // :workspace_id, :id
 export const batchGet = `SELECT * FROM batches WHERE workspace_id = :workspace_id AND id = :id`;
+// :id — in any workspace
+export const batchGetById = `SELECT * FROM batches WHERE id = :id`;
 // :key
 export const batchGetByKey = `SELECT * FROM batches WHERE key = :key`;
 // :workspace_id, :idempotency_key

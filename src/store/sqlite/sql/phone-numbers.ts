@@ -2,6 +2,8 @@
 export const phoneNumberDelete = `DELETE FROM phone_numbers WHERE workspace_id = :workspace_id AND id = :id`;
 // :workspace_id, :id
 export const phoneNumberGet = `SELECT * FROM phone_numbers WHERE workspace_id = :workspace_id AND id = :id`;
+// :id — in any workspace
+export const phoneNumberGetById = `SELECT * FROM phone_numbers WHERE id = :id`;
 // every column
 export const phoneNumberInsert = `
 INSERT INTO phone_numbers (id, workspace_id, provider, phone_number, label, agent_id, supports_inbound, supports_outbound,

@@ -1,0 +1,37 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { CallbackDelivery } from './types.js';
+
+export interface OutgoingCallback {
+  url: string;
+  method: 'GET' | 'POST';
+  /** The form body for POST; empty for GET, whose parameters are already in `url`. */
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Sends one callback and reports how the receiver answered. One request, no retry: Twilio does
+ * not retry status callbacks unless the URL asks for it with connection overrides.
+ * node:http without keep-alive (not fetch) so no pooled socket outlives `close()`.
+ */
+export function deliverCallback(callback: OutgoingCallback, timeoutMs: number, signal: AbortSignal): Promise<Exclude<CallbackDelivery, { kind: 'pending' | 'dropped' }>> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve({ kind: 'failed', error: 'fake closed' });
+      return;
+    }
+    const target = new URL(callback.url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const headers: Record<string, string | number> = { ...callback.headers, connection: 'close' };
+    if (callback.method === 'POST') headers['content-length'] = Buffer.byteLength(callback.body);
+    const req = send(target, { method: callback.method, headers, agent: false, signal, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ kind: 'answered', status: res.statusCode ?? 0 }));
+      res.on('error', (error) => resolve({ kind: 'failed', error: error.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (error) => resolve({ kind: 'failed', error: signal.aborted ? 'fake closed' : error.message }));
+    req.end(callback.method === 'POST' ? callback.body : undefined);
+  });
+}

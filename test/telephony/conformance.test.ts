@@ -1,0 +1,171 @@
+/**
+ * The provider conformance suite: every provider, against its own far end, dials the same
+ * scripted destinations of the number table and must report the same statuses, reasons and
+ * status paths; hanging up twice is harmless; callbacks that are forged or replayed change nothing.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { systemClock } from '../../src/domain/clock.js';
+import { CallChangeBuilder } from '../../src/engine/call-changes.js';
+import type { PhoneNumber } from '../../src/domain/types.js';
+import { ProviderCallError, type PlaceCallRequest, type ReportedCallEvent } from '../../src/telephony/provider.js';
+import { SimulatedProvider } from '../../src/telephony/simulated/provider.js';
+import { createTwilioProvider } from '../../src/telephony/twilio/provider.js';
+import { startFakeTwilio } from '../fakes/twilio/server.js';
+import { tableNumber } from '../helpers/fixtures.js';
+import { readDialLog, waitFor } from '../helpers/server.js';
+import { logger, RecordingSink, RequestBook, startCallbackReceiver, type ProviderHarness, type StartedProvider } from './harness.js';
+
+const simulated: ProviderHarness = {
+  name: 'simulated',
+  async start() {
+    const sink = new RecordingSink();
+    const dir = mkdtempSync(join(tmpdir(), 'redial-conformance-'));
+    const dialLogPath = join(dir, 'dials.jsonl');
+    const provider = new SimulatedProvider({ clock: systemClock, logger, seed: 1, sink, timeScale: 0.002, dialLogPath });
+    const book = new RequestBook(null);
+    return {
+      provider,
+      sink,
+      request: (nn, overrides) => book.request(tableNumber(nn, 606), overrides),
+      farEndEnded: async (id) => readDialLog(dialLogPath).some((entry) => entry.t === 'end' && entry.call === id),
+      close: async () => {
+        await provider.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+const twilioAccount = { accountSid: 'AC' + 'c3'.repeat(16), authToken: 'conformance-token-0123' };
+
+const twilio: ProviderHarness = {
+  name: 'twilio (fake REST API)',
+  async start() {
+    const fake = await startFakeTwilio({ accounts: [twilioAccount], timeScale: 0.002 });
+    const sink = new RecordingSink();
+    const phoneNumber: PhoneNumber = {
+      id: 'phnum_twilio',
+      workspaceId: 'ws',
+      provider: 'twilio',
+      phoneNumber: '+14155550100',
+      label: 'caller',
+      agentId: null,
+      supportsInbound: null,
+      supportsOutbound: null,
+      config: { sid: twilioAccount.accountSid },
+      secrets: { token: twilioAccount.authToken },
+      createdAt: 1,
+      updatedAt: 1,
+    };
+    const book = new RequestBook(phoneNumber);
+    let provider: ReturnType<typeof createTwilioProvider> | null = null;
+    const receiver = await startCallbackReceiver(() => provider!);
+    provider = createTwilioProvider(book.context(sink, receiver.url), { apiUrl: fake.url, requestTimeoutMs: 5_000 });
+    return {
+      provider,
+      sink,
+      request: (nn, overrides) => book.request(tableNumber(nn, 707), overrides),
+      farEndEnded: async (id) => ['completed', 'canceled', 'busy', 'failed', 'no-answer'].includes(fake.getCall(id)?.status ?? ''),
+      forge: async (_request, providerCallId) => {
+        await fake.settled(providerCallId);
+        const real = fake.callbacks.find((callback) => callback.callSid === providerCallId && callback.kind === 'status')!;
+        const post = (params: Record<string, string>, headers: Record<string, string>) =>
+          fetch(real.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(params).toString() }).then((r) => r.status);
+        const forged = await post({ ...real.params, CallStatus: 'busy' }, { 'x-twilio-signature': real.signature });
+        const replayed = await post(real.params, { 'x-twilio-signature': real.signature, 'i-twilio-idempotency-token': real.idempotencyToken });
+        return { forged, replayed };
+      },
+      close: async () => {
+        await provider!.close();
+        await fake.close();
+        await new Promise((resolve) => receiver.server.close(resolve));
+      },
+    };
+  },
+};
+
+export const harnesses: ProviderHarness[] = [simulated, twilio];
+
+/** The statuses an attempt passes through, from `dispatched`, as the dispatcher would write them. */
+function statusPath(events: ReportedCallEvent[]): { path: string[]; reason: string | null } {
+  const builder = new CallChangeBuilder({ batchKey: 1, seq: 1, attemptNumber: 1 }, 'dispatched');
+  const path: string[] = [];
+  for (const e of [...events].sort((a, b) => a.at - b.at)) {
+    if (builder.apply({ event: e.event, at: e.at }, () => 'conv')) path.push(builder.status);
+  }
+  return { path, reason: builder.change.reason ?? null };
+}
+
+/** Places the call and waits for its end; a refusal at dial time counts as ending `failed` with the refusal's reason. */
+async function outcomeOf(started: StartedProvider, request: PlaceCallRequest): Promise<{ path: string[]; reason: string | null; providerCallId: string | null }> {
+  try {
+    const { providerCallId } = await started.provider.placeCall(request);
+    await waitFor(() => started.sink.of(request).some((e) => e.event.kind === 'ended'), 15_000, `the end of a call to ${request.to}`);
+    return { ...statusPath(started.sink.of(request)), providerCallId };
+  } catch (error) {
+    assert.ok(error instanceof ProviderCallError, `a refusal is a ProviderCallError: ${String(error)}`);
+    return { path: ['failed'], reason: error.reason, providerCallId: null };
+  }
+}
+
+const scripted: { nn: number; outcome: string; path: string[][]; reason: string | null }[] = [
+  { nn: 5, outcome: 'answer', path: [['initiated', 'in_progress', 'completed']], reason: null },
+  { nn: 55, outcome: 'no_answer', path: [['initiated', 'failed']], reason: 'no_answer' },
+  { nn: 62, outcome: 'busy', path: [['initiated', 'failed']], reason: 'busy' },
+  { nn: 66, outcome: 'voicemail', path: [['initiated', 'in_progress', 'voicemail']], reason: null },
+  // A carrier may refuse an invalid number at dial time or end the call with it: both are the same outcome.
+  { nn: 72, outcome: 'invalid_number', path: [['failed'], ['initiated', 'failed']], reason: 'invalid_number' },
+  { nn: 77, outcome: 'provider_error', path: [['failed'], ['initiated', 'failed']], reason: 'provider_error' },
+];
+
+for (const harness of harnesses) {
+  describe(`provider conformance: ${harness.name}`, () => {
+    let started: StartedProvider;
+    before(async () => {
+      started = await harness.start();
+    });
+    after(async () => {
+      await started.close();
+    });
+
+    for (const { nn, outcome, path, reason } of scripted) {
+      if (harness.unsupported?.includes(outcome)) continue;
+      it(`NN ${nn} (${outcome}) ends ${path[0]!.at(-1)}${reason ? ` / ${reason}` : ''}`, async () => {
+        const result = await outcomeOf(started, started.request(nn));
+        assert.ok(
+          path.some((expected) => JSON.stringify(expected) === JSON.stringify(result.path)),
+          `status path ${JSON.stringify(result.path)} is one of ${JSON.stringify(path)}`,
+        );
+        assert.equal(result.reason, reason);
+      });
+    }
+
+    it('hangs up a live call, and a second hang-up is harmless', async () => {
+      const request = started.request(8, { ringingTimeoutSecs: 600 });
+      const { providerCallId } = await started.provider.placeCall(request);
+      await waitFor(() => started.sink.of(request).length > 0, 10_000, 'the call to start');
+      await started.provider.hangUp({ providerCallId, phoneNumber: request.phoneNumber });
+      await started.provider.hangUp({ providerCallId, phoneNumber: request.phoneNumber });
+      await waitFor(() => started.farEndEnded(providerCallId), 5_000, 'the far end to end the call');
+    });
+
+    it('refuses forged callbacks and ignores replayed ones', async (t) => {
+      if (!started.forge) {
+        t.skip(`${harness.name} takes no callbacks`);
+        return;
+      }
+      const request = started.request(3);
+      const { providerCallId } = await started.provider.placeCall(request);
+      await waitFor(() => started.sink.of(request).some((e) => e.event.kind === 'ended'), 15_000, 'the call to end');
+      const before = started.sink.of(request).length;
+      const { forged, replayed } = await started.forge(request, providerCallId);
+      assert.equal(forged, 403);
+      assert.ok(replayed < 300, `a replay is acknowledged (${replayed}) so the carrier stops sending it`);
+      assert.equal(started.sink.of(request).length, before, 'neither reported anything');
+    });
+  });
+}
