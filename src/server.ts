@@ -27,7 +27,9 @@ import { UnownedReportWriter } from './engine/unowned-reports.js';
 import type { CallEventSink } from './telephony/provider.js';
 import { createProviderRegistry, type ProviderRegistry } from './telephony/registry.js';
 import { SimulatedProvider } from './telephony/simulated/provider.js';
+import { createSipTrunkProvider } from './telephony/sip_trunk/provider.js';
 import { createTwilioProvider } from './telephony/twilio/provider.js';
+import { createWhatsAppProvider } from './telephony/whatsapp/provider.js';
 
 export const defaultWorkspaceId = 'default';
 
@@ -79,6 +81,13 @@ export async function startServer({ config, logger, role = 'all', clock = system
             ...(config.simDialLog ? { dialLogPath: config.simDialLog } : {}),
           }),
         twilio: (context) => createTwilioProvider(context, { apiUrl: config.twilioApiUrl, requestTimeoutMs: carrierTimeoutMs, unansweredCreateWaitMs: 2 * carrierTimeoutMs }),
+        whatsapp: (context) =>
+          createWhatsAppProvider(context, {
+            graphApiUrl: config.whatsappApiUrl.replace(/\/+$/, ''),
+            permissionTimeoutMs: config.whatsappPermissionTimeoutSecs * 1000,
+            requestTimeoutMs: carrierTimeoutMs,
+          }),
+        sip_trunk: (context) => createSipTrunkProvider(context, { listen: parseHostPort(config.sipListen) }),
       },
     });
   const dispatcher =
@@ -174,6 +183,12 @@ export async function startServer({ config, logger, role = 'all', clock = system
       return closing;
     },
   };
+}
+
+/** `host:port` or `[v6]:port`, already checked by the config schema. */
+function parseHostPort(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(':');
+  return { host: value.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(value.slice(at + 1)) };
 }
 
 function loadOrCreateApiKey(dataDir: string, onKeyGenerated?: (apiKey: string, path: string) => void): string {

@@ -17,7 +17,8 @@ import { createTwilioProvider } from '../../src/telephony/twilio/provider.js';
 import { startFakeTwilio } from '../fakes/twilio/server.js';
 import { tableNumber } from '../helpers/fixtures.js';
 import { readDialLog, waitFor } from '../helpers/server.js';
-import { logger, RecordingSink, RequestBook, startCallbackReceiver, type ProviderHarness, type StartedProvider } from './harness.js';
+import { setup, waUser } from '../whatsapp/harness.js';
+import { eventsOf, logger, RecordingSink, RequestBook, startCallbackReceiver, type ProviderHarness, type StartedProvider } from './harness.js';
 
 const simulated: ProviderHarness = {
   name: 'simulated',
@@ -88,7 +89,35 @@ const twilio: ProviderHarness = {
   },
 };
 
-export const harnesses: ProviderHarness[] = [simulated, twilio];
+const whatsapp: ProviderHarness = {
+  name: 'whatsapp (fake Graph API)',
+  // WhatsApp has no busy signal and no answering machines: the fake's users 60–69 reject the call.
+  unsupported: ['busy', 'voicemail'],
+  async start() {
+    const harness = await setup();
+    return {
+      get provider() {
+        return harness.provider;
+      },
+      sink: harness.sink,
+      // The fake rings in real time: keep ring times short, but long enough to hang up a ringing call.
+      request: (nn, overrides) => harness.request(waUser(nn), { ...overrides, ringingTimeoutSecs: overrides?.ringingTimeoutSecs === 600 ? 5 : 0.5 }),
+      farEndEnded: async (id) => harness.fake.calls().every((call) => call.opaque !== id || call.state === 'ended'),
+      forge: async (request) => {
+        await harness.fake.drained();
+        const real = harness.fake.webhooks.find((webhook) => webhook.field === 'calls' && webhook.body.includes(request.whatsappUserId ?? '-'))!;
+        const post = (body: string, signature: string) =>
+          fetch(real.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body }).then((r) => r.status);
+        const forged = await post(real.body.replace('"ACCEPTED"', '"REJECTED"').replace('"COMPLETED"', '"FAILED"') + ' ', real.signature);
+        const replayed = await post(real.body, real.signature);
+        return { forged, replayed };
+      },
+      close: () => harness.close(),
+    };
+  },
+};
+
+export const harnesses: ProviderHarness[] = [simulated, twilio, whatsapp];
 
 /** The statuses an attempt passes through, from `dispatched`, as the dispatcher would write them. */
 function statusPath(events: ReportedCallEvent[]): { path: string[]; reason: string | null } {
@@ -104,8 +133,8 @@ function statusPath(events: ReportedCallEvent[]): { path: string[]; reason: stri
 async function outcomeOf(started: StartedProvider, request: PlaceCallRequest): Promise<{ path: string[]; reason: string | null; providerCallId: string | null }> {
   try {
     const { providerCallId } = await started.provider.placeCall(request);
-    await waitFor(() => started.sink.of(request).some((e) => e.event.kind === 'ended'), 15_000, `the end of a call to ${request.to}`);
-    return { ...statusPath(started.sink.of(request)), providerCallId };
+    await waitFor(() => eventsOf(started.sink, request).some((e) => e.event.kind === 'ended'), 15_000, `the end of a call to ${request.to}`);
+    return { ...statusPath(eventsOf(started.sink, request)), providerCallId };
   } catch (error) {
     assert.ok(error instanceof ProviderCallError, `a refusal is a ProviderCallError: ${String(error)}`);
     return { path: ['failed'], reason: error.reason, providerCallId: null };
@@ -147,7 +176,7 @@ for (const harness of harnesses) {
     it('hangs up a live call, and a second hang-up is harmless', async () => {
       const request = started.request(8, { ringingTimeoutSecs: 600 });
       const { providerCallId } = await started.provider.placeCall(request);
-      await waitFor(() => started.sink.of(request).length > 0, 10_000, 'the call to start');
+      await waitFor(() => eventsOf(started.sink, request).length > 0, 10_000, 'the call to start');
       await started.provider.hangUp({ providerCallId, phoneNumber: request.phoneNumber });
       await started.provider.hangUp({ providerCallId, phoneNumber: request.phoneNumber });
       await waitFor(() => started.farEndEnded(providerCallId), 5_000, 'the far end to end the call');
@@ -160,12 +189,12 @@ for (const harness of harnesses) {
       }
       const request = started.request(3);
       const { providerCallId } = await started.provider.placeCall(request);
-      await waitFor(() => started.sink.of(request).some((e) => e.event.kind === 'ended'), 15_000, 'the call to end');
-      const before = started.sink.of(request).length;
+      await waitFor(() => eventsOf(started.sink, request).some((e) => e.event.kind === 'ended'), 15_000, 'the call to end');
+      const before = eventsOf(started.sink, request).length;
       const { forged, replayed } = await started.forge(request, providerCallId);
       assert.equal(forged, 403);
       assert.ok(replayed < 300, `a replay is acknowledged (${replayed}) so the carrier stops sending it`);
-      assert.equal(started.sink.of(request).length, before, 'neither reported anything');
+      assert.equal(eventsOf(started.sink, request).length, before, 'neither reported anything');
     });
   });
 }

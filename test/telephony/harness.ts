@@ -21,14 +21,15 @@ export class RecordingSink implements CallEventSink {
   recordExchanges(exchanges: CarrierExchange[]): void {
     this.exchanges.push(...exchanges);
   }
-  of(request: Pick<PlaceCallRequest, 'batchKey' | 'seq' | 'attemptNumber'>): ReportedCallEvent[] {
-    return this.events.filter((e) => e.batchKey === request.batchKey && e.seq === request.seq && e.attemptNumber === request.attemptNumber);
-  }
+}
+
+export function eventsOf(sink: { events: ReportedCallEvent[] }, request: Pick<PlaceCallRequest, 'batchKey' | 'seq' | 'attemptNumber'>): ReportedCallEvent[] {
+  return sink.events.filter((e) => e.batchKey === request.batchKey && e.seq === request.seq && e.attemptNumber === request.attemptNumber);
 }
 
 export interface StartedProvider {
   provider: Provider;
-  sink: RecordingSink;
+  sink: { events: ReportedCallEvent[] };
   /** A request to the table number NN, unique per call of this function. */
   request(nn: number, overrides?: Partial<PlaceCallRequest>): PlaceCallRequest;
   /** Whether the far end holds the call as ended (after a hang-up). */
