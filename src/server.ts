@@ -129,10 +129,14 @@ export async function startServer({ config, logger, role = 'all', clock = system
         const batch = orphaned.length > 0 ? await store.batchGetByKey(orphaned[0]!.batchKey) : null;
         const phoneNumber = batch?.phoneNumberId ? await store.phoneNumberGet(batch.workspaceId, batch.phoneNumberId) : null;
         await Promise.all(
-          orphaned.map((attempt) =>
+          orphaned.map(async (attempt) =>
             providers
               .byName(attempt.provider)
-              ?.hangUp({ providerCallId: attempt.providerCallId!, phoneNumber })
+              ?.hangUp({
+                providerCallId: attempt.providerCallId!,
+                phoneNumber,
+                providerState: (await store.attemptGet(attempt.batchKey, attempt.seq, attempt.attemptNumber))?.attempt.providerState ?? null,
+              })
               .catch((error: unknown) => logger.warn({ err: error, batchKey: attempt.batchKey, seq: attempt.seq }, 'batch:hang_up_failed')),
           ),
         );

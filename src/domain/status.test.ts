@@ -42,7 +42,7 @@ describe('recipient state machine', () => {
 
   it('retries transient failures only', () => {
     // The retry statement re-queues exactly these reasons (plus voicemail).
-    assert.deepEqual([...retryableFailureReasons].sort(), ['busy', 'dispatch_uncertain', 'no_answer', 'permission_timeout', 'provider_error', 'rejected']);
+    assert.deepEqual([...retryableFailureReasons].sort(), ['busy', 'dispatch_uncertain', 'no_answer', 'permission_timeout', 'provider_error', 'rejected', 'trunk_rejected']);
     assert.ok(!retryableFailureReasons.includes('invalid_number'));
   });
 });

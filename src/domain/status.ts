@@ -81,6 +81,11 @@ export const failureReasons = {
   permission_timeout: 'transient',
   provider_error: 'transient',
   rejected: 'transient',
+  /**
+   * A SIP trunk refused our calls (403, or our credentials): the batch fails with it, and once the
+   * trunk is fixed a retry dials these recipients again.
+   */
+  trunk_rejected: 'transient',
 } as const;
 export type FailureReason = keyof typeof failureReasons;
 

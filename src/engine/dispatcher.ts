@@ -156,8 +156,16 @@ export class Dispatcher implements CallEventSink {
   report(events: ReportedCallEvent[]): void {
     for (const e of events) {
       this.#inbox.push({ key: keyOf(e), attemptNumber: e.attemptNumber, report: reportOf(e) });
+      if (e.failsBatch) this.#failBatch(e.batchKey, e.failsBatch);
     }
     this.#scheduleFlush();
+  }
+
+  #failBatch(batchKey: number, reason: string): void {
+    this.#o.store
+      .batchFail(batchKey, reason, this.#o.clock.now())
+      .then((failed) => failed && this.#log.error({ batchKey, reason }, 'dispatcher:batch:failed'))
+      .catch((error: unknown) => this.#log.error({ err: coerceError(error) }, 'dispatcher:batch:fail_failed'));
   }
 
   recordExchanges(exchanges: CarrierExchange[]): void {
@@ -267,12 +275,7 @@ export class Dispatcher implements CallEventSink {
         );
         this.#inbox.push({ key, attemptNumber, report: { event: { kind: 'ended', outcome: 'failed', reason }, at: this.#o.clock.now() } });
         this.#scheduleFlush();
-        if (failure?.failsBatch) {
-          this.#o.store
-            .batchFail(live.ref.batchKey, failure.message, this.#o.clock.now())
-            .then((failed) => failed && this.#log.error({ batchId: live.batchId, reason: failure.message }, 'dispatcher:batch:failed'))
-            .catch((writeError: unknown) => this.#log.error({ err: coerceError(writeError) }, 'dispatcher:batch:fail_failed'));
-        }
+        if (failure?.failsBatch) this.#failBatch(live.ref.batchKey, failure.message);
       },
     );
   }

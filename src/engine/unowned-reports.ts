@@ -67,6 +67,10 @@ export class UnownedReportWriter {
   sink(): CallEventSink {
     return {
       report: (events: ReportedCallEvent[]) => {
+        for (const e of events) {
+          if (!e.failsBatch) continue;
+          this.store.batchFail(e.batchKey, e.failsBatch, this.clock.now()).catch((error: unknown) => this.logger.error({ err: coerceError(error) }, 'callbacks:batch_fail_failed'));
+        }
         const reports = events.map((e) => ({ ref: e, report: reportOf(e) }));
         this.apply(reports).catch((error: unknown) => this.logger.error({ err: coerceError(error) }, 'callbacks:write_failed'));
       },

@@ -55,6 +55,11 @@ export interface ReportedCallEvent extends AttemptRef {
    * (`PlacedCall.providerState`): enough to end or look up the call without this process.
    */
   providerState?: JsonObject;
+  /**
+   * Set when what ended this call will end every call of the batch (a SIP trunk answering 403):
+   * the batch fails with this message, as for a `ProviderCallError` with `failsBatch`.
+   */
+  failsBatch?: string;
 }
 
 export interface CallEventSink {
@@ -129,10 +134,11 @@ export interface Provider {
   /** Resolves with the provider's call id once the provider has accepted the call. */
   placeCall(request: PlaceCallRequest): Promise<{ providerCallId: string }>;
   /**
-   * Ends a live call. Hanging up a call that already ended is not an error. The phone number is
-   * given where known, for a carrier whose API needs its credentials and that did not place the call itself.
+   * Ends a live call. Hanging up a call that already ended is not an error. The phone number and
+   * the attempt's provider state are given where known, for a call this process did not place
+   * (a carrier's API needs the number's credentials; a SIP dialog needs its state).
    */
-  hangUp(call: { providerCallId: string; phoneNumber?: PhoneNumber | null }): Promise<void>;
+  hangUp(call: { providerCallId: string; phoneNumber?: PhoneNumber | null; providerState?: JsonObject | null }): Promise<void>;
   /** Reconciles a call placed by a process that is gone; a live call is adopted by this process. */
   lookUp(call: PlacedCall): Promise<CallLookup>;
   /**

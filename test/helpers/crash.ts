@@ -59,10 +59,11 @@ export async function tryGetBatch(api: Api, batchId: string, withRecipients = fa
   try {
     // The detail view streams every recipient; the list view is the cheap way to watch the counters.
     if (withRecipients) {
-      const response = await api(`/v1/convai/batch-calling/${batchId}`);
+      const response = await api(`/v1/convai/batch-calling/${batchId}`, { signal: AbortSignal.timeout(30_000) });
       return response.ok ? ((await response.json()) as WireBatch) : null;
     }
-    const response = await api(`/v1/convai/batch-calling/workspace?limit=100`);
+    // A process killed mid-answer must not leave this waiting forever.
+    const response = await api(`/v1/convai/batch-calling/workspace?limit=100`, { signal: AbortSignal.timeout(10_000) });
     if (!response.ok) return null;
     const page = (await response.json()) as { batch_calls: WireBatch[] };
     return page.batch_calls.find((batch) => batch.id === batchId) ?? null;

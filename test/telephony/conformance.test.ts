@@ -17,6 +17,7 @@ import { createTwilioProvider } from '../../src/telephony/twilio/provider.js';
 import { startFakeTwilio } from '../fakes/twilio/server.js';
 import { tableNumber } from '../helpers/fixtures.js';
 import { readDialLog, waitFor } from '../helpers/server.js';
+import { sipTrunkHarness } from '../sip/conformance-harness.js';
 import { setup, waUser } from '../whatsapp/harness.js';
 import { eventsOf, logger, RecordingSink, RequestBook, startCallbackReceiver, type ProviderHarness, type StartedProvider } from './harness.js';
 
@@ -117,7 +118,7 @@ const whatsapp: ProviderHarness = {
   },
 };
 
-export const harnesses: ProviderHarness[] = [simulated, twilio, whatsapp];
+export const harnesses: ProviderHarness[] = [simulated, twilio, whatsapp, sipTrunkHarness];
 
 /** The statuses an attempt passes through, from `dispatched`, as the dispatcher would write them. */
 function statusPath(events: ReportedCallEvent[]): { path: string[]; reason: string | null } {

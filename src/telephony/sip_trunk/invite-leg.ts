@@ -307,7 +307,11 @@ export class InviteLeg implements DialogHandler {
     this.#end(end);
   }
 
-  async #sendBye(dialog: DialogRoute, seq: number, mayRetry: boolean, auth: SipHeader[] = this.#authHeaders): Promise<void> {
+  /**
+   * No credentials up front: a digest response is bound to its method and URI, so the INVITE's
+   * would not do. A challenge to the BYE is answered once.
+   */
+  async #sendBye(dialog: DialogRoute, seq: number, mayRetry: boolean, auth: SipHeader[] = []): Promise<void> {
     const { request, to } = inDialogRequest(dialog, 'BYE', seq, [...auth, { name: 'User-Agent', value: 'redial' }]);
     const user: ClientTransactionUser = {
       response: (response) => {

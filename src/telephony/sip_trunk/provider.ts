@@ -18,6 +18,7 @@
  *   records as `dispatch_uncertain`: the callee may have picked up, so only a user's retry dials
  *   them again.
  */
+import type { JsonObject } from '../../domain/types.js';
 import { ProviderCallError, type CallLookup, type PlaceCallRequest, type PlacedCall, type Provider, type ProviderContext } from '../provider.js';
 import { planCall } from './call-plan.js';
 import { endStoredCall, parseStoredCall } from './reclaim.js';
@@ -88,8 +89,9 @@ class SipTrunkProviderImpl implements SipTrunkProvider {
       plan,
       agentAnswerTimeoutMs: this.#options.agentAnswerTimeoutMs ?? 10_000,
       logger: this.#logger.child({ batchKey, seq, attempt: attemptNumber }),
-      report: (event, providerState) => {
-        this.#context.sink.report([{ batchKey, seq, attemptNumber, providerCallId: call.providerCallId, event, at: this.#context.clock.now(), providerState }]);
+      report: (event, providerState, failsBatch) => {
+        const at = this.#context.clock.now();
+        this.#context.sink.report([{ batchKey, seq, attemptNumber, providerCallId: call.providerCallId, event, at, providerState, ...(failsBatch ? { failsBatch } : {}) }]);
       },
       trunkUnavailable: (seconds) => this.#unavailableUntil.set(trunk, this.#context.clock.now() + seconds * 1000),
       finished: () => {
@@ -106,10 +108,18 @@ class SipTrunkProviderImpl implements SipTrunkProvider {
     return { providerCallId: call.providerCallId };
   }
 
-  async hangUp(call: { providerCallId: string }): Promise<void> {
-    // A Call-ID this process does not follow carries no dialog state to end it with; a dead
-    // process's calls are ended by `lookUp`, which gets the stored state.
-    await this.#calls.get(call.providerCallId)?.hangUp();
+  async hangUp(call: { providerCallId: string; providerState?: JsonObject | null }): Promise<void> {
+    const live = this.#calls.get(call.providerCallId);
+    if (live) {
+      await live.hangUp();
+      return;
+    }
+    // A call this process does not follow (its process died) is ended from the dialog state kept
+    // with its attempt; a Call-ID alone cannot end a SIP dialog.
+    const stored = parseStoredCall(call.providerState ?? null);
+    if (stored && stored.phase !== 'ended') {
+      await endStoredCall(await this.#userAgent(), stored, this.#options.reclaimWaitMs ?? 4_000, this.#logger.child({ callId: call.providerCallId }));
+    }
   }
 
   async lookUp(call: PlacedCall): Promise<CallLookup> {

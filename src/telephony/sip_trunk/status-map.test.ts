@@ -6,7 +6,7 @@ test('SIP final responses map to failure reasons, unknown codes by their class',
   const reasons = Object.fromEntries([403, 404, 408, 410, 480, 484, 486, 487, 488, 500, 503, 302, 600, 603, 604, 606, 699].map((status) => [status, failureForStatus(status).reason]));
   assert.deepEqual(reasons, {
     302: 'provider_error',
-    403: 'provider_error',
+    403: 'trunk_rejected',
     404: 'invalid_number',
     408: 'no_answer',
     410: 'invalid_number',
@@ -24,6 +24,7 @@ test('SIP final responses map to failure reasons, unknown codes by their class',
     699: 'rejected',
   });
   assert.match(failureForStatus(403).description, /trunk rejected/);
+  assert.equal(failureForStatus(403).failsBatch, true, 'a trunk that refuses us refuses every call of the batch');
 });
 
 test('Retry-After: seconds, with or without a comment and parameters', () => {

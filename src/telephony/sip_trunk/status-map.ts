@@ -8,14 +8,16 @@ export interface SipFailure {
   reason: FailureReason;
   /** For logs and error messages: what the code means for this call. */
   description: string;
+  /** The trunk will refuse every call of the batch the same way. */
+  failsBatch?: boolean;
 }
 
 const byStatus: Partial<Record<number, SipFailure>> = {
   // 403 from a trunk means it will not carry our calls (IP not allowed, account or number
-  // barred). status.ts has no "trunk rejected" reason; provider_error is the closest.
-  403: { reason: 'provider_error', description: 'the trunk rejected the call (403 Forbidden): check its allowed addresses and the account' },
-  401: { reason: 'provider_error', description: 'the trunk refused our credentials (401): check the trunk username and password' },
-  407: { reason: 'provider_error', description: 'the trunk refused our credentials (407): check the trunk username and password' },
+  // barred); 401/407 after our answer to its challenge mean the credentials are wrong.
+  403: { reason: 'trunk_rejected', failsBatch: true, description: 'the trunk rejected the call (403 Forbidden): check its allowed addresses and the account' },
+  401: { reason: 'trunk_rejected', failsBatch: true, description: 'the trunk refused our credentials (401): check the trunk username and password' },
+  407: { reason: 'trunk_rejected', failsBatch: true, description: 'the trunk refused our credentials (407): check the trunk username and password' },
   404: { reason: 'invalid_number', description: 'the number does not exist (404 Not Found)' },
   408: { reason: 'no_answer', description: 'nobody answered (408 Request Timeout)' },
   410: { reason: 'invalid_number', description: 'the number is no longer in service (410 Gone)' },

@@ -32,7 +32,8 @@ export interface ThirdPartyCallOptions {
   agentAnswerTimeoutMs: number;
   logger: Logger;
   /** A change worth recording, with the dialog state a process reclaiming the call would need. */
-  report(event: CallEvent, state: JsonObject): void;
+  /** `failsBatch` says why no call of the batch can go through this trunk. */
+  report(event: CallEvent, state: JsonObject, failsBatch?: string): void;
   /** The trunk answered 503 with Retry-After: send it no new calls for this long. */
   trunkUnavailable(seconds: number): void;
   /** The call is over for the provider's bookkeeping (legs may still be finishing their BYEs). */
@@ -246,23 +247,23 @@ export class ThirdPartyCall {
     if (this.#phase === 'ended') return;
     const log = failure.reason === 'provider_error' ? this.#o.logger.warn : this.#o.logger.info;
     log.call(this.#o.logger, { reason: failure.reason, timedOut: this.#timedOut }, `sip:call:failed: ${failure.description}`);
-    this.#finish({ kind: 'ended', outcome: 'failed', reason: failure.reason });
+    this.#finish({ kind: 'ended', outcome: 'failed', reason: failure.reason }, failure.failsBatch ? `SIP trunk ${this.#o.plan.trunkAddress}: ${failure.description}` : undefined);
   }
 
-  #finish(event: (CallEvent & { kind: 'ended' }) | null): void {
+  #finish(event: (CallEvent & { kind: 'ended' }) | null, failsBatch?: string): void {
     if (this.#phase === 'ended') return;
     this.#phase = 'ended';
     this.#clearTimers();
     if (event && !this.#hungUp) {
       if (event.outcome !== 'failed') this.#o.logger.info({ outcome: event.outcome }, 'sip:call:ended');
-      this.#report(event);
+      this.#report(event, failsBatch);
     }
     this.#o.finished();
   }
 
-  #report(event: CallEvent): void {
+  #report(event: CallEvent, failsBatch?: string): void {
     if (this.#hungUp) return;
-    this.#o.report(event, this.snapshot());
+    this.#o.report(event, this.snapshot(), failsBatch);
   }
 
   #clearTimers(): void {

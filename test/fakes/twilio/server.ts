@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../../src/domain/clock.js';
 import { scriptCall } from '../../../src/telephony/simulated/outcomes.js';
 import { planCallTimeline, type AmdRequest, type CallStep, type PlaceableScript } from './call-timeline.js';
-import { deliverCallback } from './deliver-callback.js';
+import { deliverCallback } from '../deliver-callback.js';
 import { signTwilioRequest } from './signature.js';
 import { buildFaultError, buildTwilioError, type TwilioErrorBody } from './twilio-errors.js';
 import type {

@@ -3,8 +3,7 @@
  * calls" samples), their signature, and their delivery.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { deliverCallback } from '../deliver-callback.js';
 import type { FakeGraphNumber, RecordedWebhook } from './types.js';
 
 export function envelope(number: FakeGraphNumber, field: 'messages' | 'calls', value: Record<string, unknown>): Record<string, unknown> {
@@ -116,29 +115,8 @@ export function sign(body: string, appSecret: string): string {
  * does not). node:http without keep-alive, so no pooled socket outlives `close()`.
  */
 export function deliver(webhook: Pick<RecordedWebhook, 'url' | 'body' | 'signature'>, timeoutMs: number, signal: AbortSignal): Promise<RecordedWebhook['delivery']> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve({ kind: 'failed', error: 'fake closed' });
-      return;
-    }
-    const target = new URL(webhook.url);
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const headers = {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(webhook.body),
-      'x-hub-signature-256': webhook.signature,
-      'user-agent': 'facebookexternalua',
-      connection: 'close',
-    };
-    const req = send(target, { method: 'POST', headers, agent: false, signal, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ kind: 'answered', status: res.statusCode ?? 0 }));
-      res.on('error', (error) => resolve({ kind: 'failed', error: error.message }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (error) => resolve({ kind: 'failed', error: signal.aborted ? 'fake closed' : error.message }));
-    req.end(webhook.body);
-  });
+  const headers = { 'content-type': 'application/json', 'x-hub-signature-256': webhook.signature, 'user-agent': 'facebookexternalua' };
+  return deliverCallback({ url: webhook.url, method: 'POST', body: webhook.body, headers }, timeoutMs, signal);
 }
 
 export function randomId(): string {

@@ -1,6 +1,5 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { CallbackDelivery } from './types.js';
 
 export interface OutgoingCallback {
   url: string;
@@ -10,12 +9,15 @@ export interface OutgoingCallback {
   headers: Record<string, string>;
 }
 
+/** How the receiver took one callback. */
+export type Delivery = { kind: 'answered'; status: number } | { kind: 'failed'; error: string };
+
 /**
- * Sends one callback and reports how the receiver answered. One request, no retry: Twilio does
- * not retry status callbacks unless the URL asks for it with connection overrides.
- * node:http without keep-alive (not fetch) so no pooled socket outlives `close()`.
+ * Sends one callback (a Twilio status callback, a Meta webhook) and reports how the receiver
+ * answered. One request, no retry: neither carrier retries by default. node:http without
+ * keep-alive (not fetch) so no pooled socket outlives a fake's `close()`.
  */
-export function deliverCallback(callback: OutgoingCallback, timeoutMs: number, signal: AbortSignal): Promise<Exclude<CallbackDelivery, { kind: 'pending' | 'dropped' }>> {
+export function deliverCallback(callback: OutgoingCallback, timeoutMs: number, signal: AbortSignal): Promise<Delivery> {
   return new Promise((resolve) => {
     if (signal.aborted) {
       resolve({ kind: 'failed', error: 'fake closed' });
