@@ -46,6 +46,8 @@ export interface ProviderHarness {
   name: string;
   /** Outcomes this provider cannot produce (voicemail over plain SIP). */
   unsupported?: string[];
+  /** Whether it takes carrier callbacks (then its started provider has `forge`). */
+  takesCallbacks?: boolean;
   start(): Promise<StartedProvider>;
 }
 
