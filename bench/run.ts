@@ -202,7 +202,7 @@ async function setUp(client: Client): Promise<{ agentId: string; phoneNumberId: 
     provider: 'twilio',
     phone_number: '+14155550100',
     label: 'bench caller',
-    sid: 'AC0123456789',
+    sid: 'AC0123456789abcdef0123456789abcdef',
     token: 'bench-token',
   });
   return { agentId: agent.agent_id, phoneNumberId: phone.phone_number_id };
