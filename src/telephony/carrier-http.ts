@@ -89,6 +89,36 @@ export class CarrierHttp {
   }
 }
 
+/**
+ * A verified callback the carrier sent us, kept beside the attempt as an exchange too: for
+ * debugging, what the carrier said matters as much as what we asked.
+ */
+export function inboundExchange(
+  attempt: AttemptRef,
+  provider: string,
+  request: { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: string },
+  status: number,
+  at: number,
+): CarrierExchange {
+  const headers = Object.fromEntries(
+    Object.entries(request.headers).flatMap(([name, value]) => (value === undefined ? [] : [[name, Array.isArray(value) ? value.join(', ') : value]])),
+  );
+  return redactExchange(
+    {
+      batchKey: attempt.batchKey,
+      seq: attempt.seq,
+      attemptNumber: attempt.attemptNumber,
+      provider,
+      at,
+      durationMs: 0,
+      request: { method: request.method, url: request.url, headers, body: request.body },
+      response: { status, headers: {}, body: null },
+      error: null,
+    },
+    [],
+  );
+}
+
 /** Blanks secrets in every text of the exchange and drops credential headers' values. */
 export function redactExchange(exchange: CarrierExchange, secrets: string[]): CarrierExchange {
   const texts = secrets.filter((secret) => secret.length >= 4);

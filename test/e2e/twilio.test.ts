@@ -89,16 +89,22 @@ describe('Twilio through the fake REST API, driven by the official SDK', () => {
     const exchanges = (await (await server.api(`/v1/redial/batch-calling/${submitted.id}/recipients/8/exchanges`)).json()) as {
       exchanges: { attempt: number; request: { method: string; url: string; headers: Record<string, string>; body: string }; response: { status: number } }[];
     };
-    assert.equal(exchanges.exchanges.length, 1);
-    assert.equal(exchanges.exchanges[0]!.response.status, 201);
-    assert.equal(exchanges.exchanges[0]!.request.headers.Authorization, '[redacted]');
+    const creates = exchanges.exchanges.filter((exchange) => exchange.request.url.endsWith('/Calls.json'));
+    assert.equal(creates.length, 1);
+    assert.equal(creates[0]!.response.status, 201);
+    assert.equal(creates[0]!.request.headers.Authorization, '[redacted]');
+    // The verified callbacks Twilio sent are kept beside the create, signatures redacted.
+    const callbacks = exchanges.exchanges.filter((exchange) => exchange.request.url.includes('/v1/redial/callbacks/twilio/'));
+    assert.ok(callbacks.length >= 3, `${callbacks.length} callbacks kept`);
+    assert.ok(callbacks.every((exchange) => exchange.request.headers['x-twilio-signature'] === '[redacted]'));
+    assert.ok(callbacks.some((exchange) => exchange.request.body.includes('CallStatus=completed')));
     assert.ok(!JSON.stringify(exchanges).includes(fakeAuthToken));
 
-    const creates = fake.requests.filter((request) => request.path.endsWith('/Calls.json')).length;
+    const createsBefore = fake.requests.filter((request) => request.path.endsWith('/Calls.json')).length;
     await client.conversationalAi.batchCalls.retry(submitted.id);
     const retried = await settled(server, submitted.id);
     const retryable = [...Array(100).keys()].filter((nn) => nn >= 50 && !(nn >= 70 && nn <= 74));
-    assert.equal(fake.requests.filter((request) => request.path.endsWith('/Calls.json')).length - creates, retryable.length);
+    assert.equal(fake.requests.filter((request) => request.path.endsWith('/Calls.json')).length - createsBefore, retryable.length);
     for (const nn of [70, 71, 72, 73, 74]) assert.equal(createsTo(fake, tableNumber(nn)).length, 1, `invalid nn ${nn} not re-dialed`);
     const after = new Map(retried.recipients!.map((recipient) => [recipient.id, recipient]));
     for (let nn = 80; nn <= 89; nn++) assert.equal(after.get(`nn-${nn}`)!.status, 'completed', `nn ${nn} answers its second attempt`);

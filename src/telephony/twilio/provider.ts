@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import twilio from 'twilio';
 import type { AttemptRef, JsonObject, PhoneNumber } from '../../domain/types.js';
-import { CarrierHttp, CarrierUnansweredError, classifyHttpStatus } from '../carrier-http.js';
+import { CarrierHttp, CarrierUnansweredError, classifyHttpStatus, inboundExchange } from '../carrier-http.js';
 import {
   attemptCallbackUrl,
   parseAttemptCallbackPath,
@@ -198,6 +198,9 @@ class TwilioProvider implements Provider {
       // A replay (Twilio's own retry, or someone resending a captured request): it was handled once.
       return { status: 200, contentType: 'text/plain', body: '' };
     }
+    this.#context.sink.recordExchanges([
+      inboundExchange(placed, 'twilio', { method: 'POST', url: request.publicUrl, headers: request.headers, body: request.rawBody.toString('utf8') }, 200, this.#context.clock.now()),
+    ]);
     if (!sid || (placed.providerCallId && placed.providerCallId !== sid)) {
       // Signed, but for another call than the attempt's: nothing to change.
       return { status: 200, contentType: 'text/plain', body: '' };
