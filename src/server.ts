@@ -64,6 +64,8 @@ export async function startServer({ config, logger, role = 'all', clock = system
     : openSqliteStore({ filename: join(config.dataDir, 'redial.db') });
   const owner = `${process.pid}-${newRandomId('w', 8)}`;
   const publicUrl = config.publicUrl?.replace(/\/+$/, '') ?? null;
+  /** The providers carriers call back; a callback URL naming any other is a 404 and makes nothing. */
+  const callbackProviders = new Set(['twilio', 'whatsapp']);
   const directory = createProviderDirectory(store, config.defaultRingingTimeoutSecs);
   const carrierTimeoutMs = config.carrierTimeoutSecs * 1000;
   const makeProviders = (sink: CallEventSink): ProviderRegistry =>
@@ -152,7 +154,7 @@ export async function startServer({ config, logger, role = 'all', clock = system
         batches,
         calls: new OutboundCallService(store, batches, clock, carrierTimeoutMs + 10_000),
         phoneNumbers: new PhoneNumberService(store, clock),
-        callbacks: { publicUrl, provider: (name) => providers.byName(name) },
+        callbacks: { publicUrl, provider: (name) => (callbackProviders.has(name) ? providers.byName(name) : null) },
       },
       apiKeys: [{ apiKey, workspaceId: defaultWorkspaceId }],
       bodyLimitBytes: Math.floor(config.bodyLimitMb * 1024 * 1024),

@@ -80,6 +80,8 @@ export class Dispatcher implements CallEventSink {
   #renewTimer: NodeJS.Timeout | null = null;
   #idleWaiters: (() => void)[] = [];
   #exchanges: CarrierExchange[] = [];
+  /** Calls waiting for their phone number's next dial slot. */
+  readonly #pacing = new Map<NodeJS.Timeout, LiveCall>();
   readonly #unowned: UnownedReportWriter;
 
   constructor(options: DispatcherOptions) {
@@ -122,6 +124,12 @@ export class Dispatcher implements CallEventSink {
     this.#running = false;
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     while (this.#leasing) await new Promise((resolve) => setTimeout(resolve, 5));
+    // No new dials while draining: calls still waiting for a dial slot end as never dialed.
+    for (const [timer, live] of this.#pacing) {
+      clearTimeout(timer);
+      if (this.#live.get(keyOf(live.ref)) === live) this.#notDialed(live, 'the process is stopping');
+    }
+    this.#pacing.clear();
     if (this.#live.size > 0) {
       this.#log.info({ liveCalls: this.#live.size, drainMs }, 'dispatcher:drain:waiting');
       await Promise.race([
@@ -239,15 +247,37 @@ export class Dispatcher implements CallEventSink {
    */
   async #placePaced(key: string, intervalMs: number, calls: { live: LiveCall; provider: Provider; request: PlaceCallRequest }[]): Promise<void> {
     const now = this.#o.clock.now();
-    const first = await this.#o.store.dialSlotsReserve(key, intervalMs, calls.length, now);
+    let first: number;
+    try {
+      first = await this.#o.store.dialSlotsReserve(key, intervalMs, calls.length, now);
+    } catch (error) {
+      this.#log.error({ err: coerceError(error), pacingKey: key, calls: calls.length }, 'dispatcher:pacing:failed');
+      for (const { live } of calls) this.#notDialed(live, 'no dial slot could be reserved');
+      return;
+    }
     calls.forEach(({ live, provider, request }, index) => {
-      const place = () => {
-        if (this.#live.get(keyOf(live.ref)) === live) this.#place(live, provider, request);
-      };
       const delay = first + index * intervalMs - now;
-      if (delay <= 0) place();
-      else setTimeout(place, delay);
+      if (delay <= 0) {
+        this.#place(live, provider, request);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.#pacing.delete(timer);
+        if (this.#live.get(keyOf(live.ref)) === live) this.#place(live, provider, request);
+      }, delay);
+      this.#pacing.set(timer, live);
     });
+  }
+
+  /**
+   * Ends an attempt that was recorded but never handed to the carrier (its dial slot never came:
+   * the process is stopping, or pacing failed). `provider_error` is transient, so a retry dials it.
+   */
+  #notDialed(live: LiveCall, why: string): void {
+    this.#log.warn({ batchId: live.batchId, seq: live.ref.seq, attempt: live.ref.attemptNumber, why }, 'dispatcher:call:not_dialed');
+    const key = keyOf(live.ref);
+    this.#inbox.push({ key, attemptNumber: live.ref.attemptNumber, report: { event: { kind: 'ended', outcome: 'failed', reason: 'provider_error' }, at: this.#o.clock.now() } });
+    this.#scheduleFlush();
   }
 
   #place(live: LiveCall, provider: Provider, request: PlaceCallRequest): void {

@@ -69,7 +69,9 @@ export class OutboundCallService {
     const batch = await this.batches.submit(workspaceId, submit, null);
     const deadline = this.clock.now() + this.waitMs;
     for (;;) {
-      const outcome = await this.#outcome(batch);
+      // The call is committed: an error from here on must not become a 5xx, or the SDK would
+      // send the request again and the person would be called twice.
+      const outcome = await this.#outcome(batch).catch(() => null);
       if (outcome) return outcome;
       if (this.clock.now() >= deadline) {
         return {

@@ -27,6 +27,9 @@ export class PhoneNumberService {
       if (!body.sid) issue(['sid'], 'a Twilio number needs sid (the Account SID AC… or an API Key SID SK…)', 'missing');
       else if (!/^(AC|SK)[0-9a-fA-F]{32}$/.test(body.sid)) issue(['sid'], 'must be an Account SID (AC + 32 hex digits) or an API Key SID (SK + 32 hex digits)');
       else if (body.sid.startsWith('SK') && !body.account_sid) issue(['account_sid'], 'an API Key SID (SK…) needs account_sid, the AC… account it belongs to', 'missing');
+      else if (body.sid.startsWith('SK') && !body.account_auth_token) {
+        issue(['account_auth_token'], "an API Key SID (SK…) needs account_auth_token: Twilio signs its callbacks with the account's auth token, not the key's secret", 'missing');
+      }
       if (!body.token) issue(['token'], 'a Twilio number needs token (the auth token or API key secret)', 'missing');
     }
     if (body.provider === 'whatsapp') {

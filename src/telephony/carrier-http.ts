@@ -28,17 +28,25 @@ export interface CarrierResponse {
   body: string;
 }
 
-/** No answer came: the carrier may or may not have acted on the request. */
+/** No answer came. */
 export class CarrierUnansweredError extends Error {
   constructor(
     message: string,
     readonly timedOut: boolean,
+    /**
+     * Whether the carrier may have acted on the request: false only when the connection was
+     * never made (refused, no such host), so the request cannot have reached it.
+     */
+    readonly mayHaveActed: boolean,
     options?: { cause?: unknown },
   ) {
     super(message, options);
     this.name = 'CarrierUnansweredError';
   }
 }
+
+/** Errors that happen before a request is sent: the carrier never saw it. */
+const neverSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
 
 const redactedHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-twilio-signature', 'x-hub-signature-256']);
 
@@ -67,7 +75,8 @@ export class CarrierHttp {
     } catch (cause) {
       const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
       error = timedOut ? `no answer within ${request.timeoutMs} ms` : `request failed: ${describe(cause)}`;
-      throw new CarrierUnansweredError(`${this.provider} ${request.method} ${redactUrl(request.url)}: ${error}`, timedOut, { cause });
+      const code = String((cause as { cause?: { code?: unknown } }).cause?.code ?? '');
+      throw new CarrierUnansweredError(`${this.provider} ${request.method} ${redactUrl(request.url)}: ${error}`, timedOut, timedOut || !neverSentCodes.has(code), { cause });
     } finally {
       if (request.attempt) {
         this.sink.recordExchanges([
@@ -93,6 +102,8 @@ export class CarrierHttp {
  * A verified callback the carrier sent us, kept beside the attempt as an exchange too: for
  * debugging, what the carrier said matters as much as what we asked.
  */
+const keptInboundHeader = /^(content-type|user-agent|x-twilio-signature|i-twilio-idempotency-token|x-home-region|x-hub-signature-256)$/i;
+
 export function inboundExchange(
   attempt: AttemptRef,
   provider: string,
@@ -100,8 +111,11 @@ export function inboundExchange(
   status: number,
   at: number,
 ): CarrierExchange {
+  // Only the carrier's own headers: a proxy in front of redial may add credentials of its own.
   const headers = Object.fromEntries(
-    Object.entries(request.headers).flatMap(([name, value]) => (value === undefined ? [] : [[name, Array.isArray(value) ? value.join(', ') : value]])),
+    Object.entries(request.headers).flatMap(([name, value]) =>
+      value === undefined || !keptInboundHeader.test(name) ? [] : [[name, Array.isArray(value) ? value.join(', ') : value]],
+    ),
   );
   return redactExchange(
     {

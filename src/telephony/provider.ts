@@ -156,7 +156,8 @@ export function attemptCallbackUrl(publicUrl: string, provider: string, kind: st
 
 /** Parses the `/<kind>/<batch id>/<seq>/<attempt>` tail that `attemptCallbackUrl` built. */
 export function parseAttemptCallbackPath(path: string): { kind: string; batchId: string; seq: number; attemptNumber: number } | null {
-  const match = /^\/([a-z_-]+)\/([^/]+)\/(\d{1,9})\/(\d{1,6})$/.exec(path);
+  // The route hands the path over decoded already; batch ids are plain ASCII.
+  const match = /^\/([a-z_-]+)\/([A-Za-z0-9_-]{1,64})\/(\d{1,9})\/(\d{1,6})$/.exec(path);
   if (!match) return null;
-  return { kind: match[1]!, batchId: decodeURIComponent(match[2]!), seq: Number(match[3]), attemptNumber: Number(match[4]) };
+  return { kind: match[1]!, batchId: match[2]!, seq: Number(match[3]), attemptNumber: Number(match[4]) };
 }

@@ -31,7 +31,8 @@ export function createProviderRegistry(options: {
   const byName = (name: string): Provider | null => {
     const existing = made.get(name);
     if (existing) return existing;
-    const factory = options.factories[name];
+    // Names can come from a URL (callbacks): only the factories' own keys count, never `constructor`.
+    const factory = Object.hasOwn(options.factories, name) ? options.factories[name] : undefined;
     if (!factory || closed) return null;
     const provider = factory(options.context);
     made.set(name, provider);
@@ -41,7 +42,7 @@ export function createProviderRegistry(options: {
   return {
     forPhoneProvider: (phoneProvider) => byName(nameFor(phoneProvider)),
     byName,
-    supports: (phoneProvider) => options.factories[nameFor(phoneProvider)] !== undefined,
+    supports: (phoneProvider) => Object.hasOwn(options.factories, nameFor(phoneProvider)),
     close: async () => {
       closed = true;
       await Promise.all([...made.values()].map((provider) => provider.close()));

@@ -3,8 +3,12 @@
  * credentials, callbacks out of order and twice. The fake (test/fakes/twilio) plays Twilio.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ElevenLabsClient } from '@elevenlabs/elevenlabs-js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { getBatch, tableNumber, type WireBatch } from '../helpers/fixtures.js';
 import { waitFor, type TestServer } from '../helpers/server.js';
 import type { FakeTwilio } from '../fakes/twilio/server.js';
@@ -151,4 +155,66 @@ describe('Twilio cancel', () => {
     await waitFor(() => ['canceled', 'completed'].includes(fake.getCall(sid)?.status ?? ''), 5_000, 'the call to end at the fake');
     assert.equal((await getBatch(server, submitted.id)).recipients![0]!.status, 'cancelled');
   });
+});
+
+describe('Twilio pacing when the process stops', () => {
+  it('places no call that was still waiting for its dial slot, and records those as not dialed', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'redial-paced-stop-'));
+    const { fake, server, client } = await startTwilioStack({ dataDir });
+    try {
+      const { agentId, phoneNumberId } = await twilioAgentAndNumber(client, 0.5);
+      const recipients = Array.from({ length: 3 }, (_, index) => ({ phoneNumber: tableNumber(index, 508) }));
+      await client.conversationalAi.batchCalls.create({ callName: 'paced stop', agentId, agentPhoneNumberId: phoneNumberId, recipients });
+      const createsTo508 = () => fake.requests.filter((request) => request.path.endsWith('/Calls.json') && String(request.form.To).startsWith('+1508')).length;
+      await waitFor(() => createsTo508() === 1, 10_000, 'the first create');
+      await server.stop();
+      // The next slot was 2 s after the first: nothing may be dialed once the process stopped.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      assert.equal(createsTo508(), 1);
+      // The two that waited end failed / provider_error (retryable), not left dispatched for a
+      // later process to call uncertain.
+      const store = openSqliteStore({ filename: join(dataDir, 'redial.db') });
+      try {
+        const [batch] = (await store.batchList({ workspaceId: 'default', limit: 1, before: null, agentId: null })).items;
+        const recipients: { status: string; reason: string | null }[] = [];
+        for await (const page of store.recipientPages(batch!.key, 100)) recipients.push(...page);
+        const waited = recipients.filter((recipient) => recipient.status === 'failed' && recipient.reason === 'provider_error');
+        assert.equal(waited.length, 2, JSON.stringify(recipients));
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await server.stop();
+      await fake.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Twilio numbers and callback routes that cannot work', () => {
+  let fake: FakeTwilio;
+  let server: TestServer;
+  before(async () => {
+    ({ fake, server } = await startTwilioStack());
+  });
+  after(async () => {
+    await server.stop();
+    await fake.close();
+  });
+
+  it('refuses an API Key SID without the account auth token that signs callbacks', async () => {
+    const response = await server.api('/v1/convai/phone-numbers', {
+      method: 'POST',
+      json: { provider: 'twilio', phone_number: '+14155550100', label: 'key', sid: 'SK' + '0'.repeat(32), token: 'key-secret', account_sid: 'AC' + '0'.repeat(32) },
+    });
+    assert.equal(response.status, 422);
+    assert.match(await response.text(), /account_auth_token/);
+  });
+
+  for (const name of ['constructor', '__proto__', 'simulated', 'sip_trunk']) {
+    it(`answers 404 to a callback for '${name}', which takes none`, async () => {
+      const response = await fetch(`${server.url}/v1/redial/callbacks/${name}/status/btcal_x/1/1`, { method: 'POST', body: 'CallSid=CA1' });
+      assert.equal(response.status, 404);
+    });
+  }
 });

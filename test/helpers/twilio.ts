@@ -6,7 +6,7 @@ import { startTestServer, unusedPort, type TestServer } from './server.js';
 export const fakeAccountSid = 'AC' + 'a1'.repeat(16);
 export const fakeAuthToken = 'fake-auth-token-0123456789';
 
-export async function startTwilioStack(options: { carrierTimeoutSecs?: number; timeScale?: number } = {}): Promise<{ fake: FakeTwilio; server: TestServer; client: ElevenLabsClient }> {
+export async function startTwilioStack(options: { carrierTimeoutSecs?: number; timeScale?: number; dataDir?: string } = {}): Promise<{ fake: FakeTwilio; server: TestServer; client: ElevenLabsClient }> {
   const fake = await startFakeTwilio({ accounts: [{ accountSid: fakeAccountSid, authToken: fakeAuthToken }], timeScale: options.timeScale ?? 0.002 });
   const port = await unusedPort();
   const server = await startTestServer({
@@ -15,6 +15,7 @@ export async function startTwilioStack(options: { carrierTimeoutSecs?: number; t
     publicUrl: `http://127.0.0.1:${port}`,
     twilioApiUrl: fake.url,
     carrierTimeoutSecs: options.carrierTimeoutSecs ?? 5,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   const client = new ElevenLabsClient({ apiKey: server.apiKey, baseUrl: server.url, maxRetries: 0 });
   return { fake, server, client };

@@ -35,7 +35,7 @@ export type InboundTrunk = Static<typeof InboundTrunkSchema>;
  * Twilio token to rotate.
  */
 const redialPhoneNumberFields = {
-  calls_per_second: Nullable(Type.Number({ exclusiveMinimum: 0, maximum: 1000 })),
+  calls_per_second: Nullable(Type.Number({ minimum: 0.01, maximum: 1000 })),
   access_token: Nullable(Type.String({ minLength: 1 })),
   app_secret: Nullable(Type.String({ minLength: 1 })),
   webhook_verify_token: Nullable(Type.String({ minLength: 1 })),

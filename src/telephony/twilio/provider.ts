@@ -68,11 +68,12 @@ class TwilioProvider implements Provider {
   readonly #options: TwilioProviderOptions;
   readonly #http: CarrierHttp;
   readonly #log: Logger;
-  readonly #followed = new Map<string, FollowedCall>();
+  // Bounded: with callbacks going to another process, this one never sees most of its calls end.
+  readonly #followed = new BoundedMap<string, FollowedCall>(20_000);
   readonly #unanswered = new Map<string, UnansweredCreate>();
-  readonly #seenCallbacks = new RecentlySeen(20_000);
+  readonly #seenCallbacks = new RecentlySeen();
   /** Machine answers seen by this process, by call sid: the store may not have the AMD result yet when `completed` comes. */
-  readonly #machineAnswers = new Map<string, string>();
+  readonly #machineAnswers = new BoundedMap<string, string>(20_000);
   /** Attempts whose create is in flight, with the call sid a callback told us before the create's answer did. */
   readonly #creating = new Map<string, string | null>();
 
@@ -130,7 +131,7 @@ class TwilioProvider implements Provider {
       this.#followed.set(call.sid, { phoneNumber, ref: request });
       return { providerCallId: call.sid };
     } catch (error) {
-      if (error instanceof CarrierUnansweredError && error.timedOut) {
+      if (error instanceof CarrierUnansweredError && error.mayHaveActed) {
         const sid = this.#creating.get(key) ?? (await this.#findUnansweredCreate(request, credentials, dialedAt));
         this.#followed.set(sid, { phoneNumber, ref: request });
         return { providerCallId: sid };
@@ -185,9 +186,10 @@ class TwilioProvider implements Provider {
       return { status: 404, contentType: 'text/plain', body: 'no such callback' };
     }
     const params = Object.fromEntries(new URLSearchParams(request.rawBody.toString('utf8')));
-    const placed = await this.#context.directory.attempt(target);
-    const signingToken = placed?.phoneNumber ? credentialsOf(placed.phoneNumber).signingToken : null;
     const signature = request.headers['x-twilio-signature'];
+    // Unsigned requests are refused before they cost a database read.
+    const placed = typeof signature === 'string' ? await this.#context.directory.attempt(target) : null;
+    const signingToken = placed?.phoneNumber ? credentialsOf(placed.phoneNumber).signingToken : null;
     if (!placed || !signingToken || typeof signature !== 'string' || !twilio.validateRequest(signingToken, signature, request.publicUrl, params)) {
       this.#log.warn({ path: request.path, signed: typeof signature === 'string' }, 'twilio:callback:refused');
       return { status: 403, contentType: 'text/plain', body: 'signature does not verify' };
@@ -267,11 +269,11 @@ class TwilioProvider implements Provider {
       });
     }).finally(() => this.#unanswered.delete(key));
     if (fromCallback) return fromCallback;
-    const known = new Set(this.#followed.keys());
+    // No StartTime filter: a call still queued has no start time yet. Twilio lists newest first.
     const calls = await this.#client(credentials, request)
-      .calls.list({ to: request.to!, from: request.phoneNumber!.phoneNumber, startTimeAfter: new Date(dialedAt - 60_000), limit: 20 })
+      .calls.list({ to: request.to!, from: request.phoneNumber!.phoneNumber, limit: 20 })
       .catch(() => []);
-    const candidates = calls.filter((call) => !known.has(call.sid) && (call.dateCreated?.getTime() ?? 0) >= dialedAt - 5_000);
+    const candidates = calls.filter((call) => !this.#followed.has(call.sid) && (call.dateCreated?.getTime() ?? 0) >= dialedAt - 5_000);
     const found = candidates.length === 1 ? candidates[0]! : null;
     if (found) {
       // Its callbacks may never have reached us: report what Twilio says now; later callbacks add to it.
@@ -325,16 +327,27 @@ function credentialsOf(phoneNumber: PhoneNumber): Credentials {
   };
 }
 
-/** A bounded set of the most recent keys: remembers enough callbacks to spot replays without growing forever. */
+/** A map that forgets its oldest entries past a capacity, so what a process remembers of calls stays bounded. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly capacity: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    super.set(key, value);
+    if (this.size > this.capacity) this.delete(this.keys().next().value!);
+    return this;
+  }
+}
+
+/** The most recent keys: enough callbacks to spot replays without growing forever. */
 class RecentlySeen {
-  readonly #keys = new Set<string>();
-  constructor(private readonly capacity: number) {}
+  readonly #keys = new BoundedMap<string, true>(20_000);
 
   /** Whether the key was seen before; records it either way. */
   seen(key: string): boolean {
     if (this.#keys.has(key)) return true;
-    this.#keys.add(key);
-    if (this.#keys.size > this.capacity) this.#keys.delete(this.#keys.values().next().value!);
+    this.#keys.set(key, true);
     return false;
   }
 }

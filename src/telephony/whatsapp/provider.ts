@@ -259,7 +259,7 @@ class WhatsAppProvider implements Provider {
     try {
       call.messageId = (await this.#graph.sendPermissionRequest(call.number, call.user, template, call.ref)).messageId;
     } catch (error) {
-      if (!(error instanceof CarrierUnansweredError && error.timedOut)) throw error;
+      if (!(error instanceof CarrierUnansweredError && error.mayHaveActed)) throw error;
       // Never sent again: it may have reached the user, whose reply still counts.
       call.requestUncertain = true;
       this.#log.warn({ providerCallId: call.providerCallId }, 'whatsapp:permission:request_unanswered');
@@ -352,7 +352,7 @@ class WhatsAppProvider implements Provider {
       const { callId } = await this.#graph.connect(call.number, call.user, sdp, call.providerCallId, call.ref);
       this.#learnCallId(call, callId);
     } catch (error) {
-      if (!(error instanceof CarrierUnansweredError && error.timedOut)) throw error;
+      if (!(error instanceof CarrierUnansweredError && error.mayHaveActed)) throw error;
       // Never sent again: Meta may have placed the call, and its webhooks name it by our id.
       call.connectUncertain = true;
       this.#log.warn({ providerCallId: call.providerCallId }, 'whatsapp:call:connect_unanswered');
