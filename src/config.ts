@@ -56,6 +56,11 @@ export const ConfigSchema = Type.Object({
   whatsappPermissionTimeoutSecs: Type.Number({ exclusiveMinimum: 0 }),
   /** REDIAL_CARRIER_TIMEOUT_SECS — how long a request to a carrier's API may take before it counts as unanswered. */
   carrierTimeoutSecs: Type.Number({ exclusiveMinimum: 0, maximum: 300 }),
+  /**
+   * REDIAL_MAX_CALL_SECS — a call still live this long after its ringing timeout is looked up at
+   * its carrier, in case its final callback was lost (a call that really goes on is left alone).
+   */
+  maxCallSecs: Type.Number({ exclusiveMinimum: 0 }),
   /** REDIAL_SIP_LISTEN — host:port the SIP user agent binds for trunk calls. */
   sipListen: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' }),
   /** REDIAL_LOG_LEVEL — pino level. */
@@ -94,6 +99,7 @@ export const defaultConfig = {
   whatsappPermissionTimeoutSecs: 3600,
   carrierTimeoutSecs: 15,
   sipListen: '0.0.0.0:5060',
+  maxCallSecs: 3600,
   logLevel: 'info',
 } as const satisfies Config;
 
@@ -121,6 +127,7 @@ export const configEnv: Record<keyof Config, string> = {
   whatsappPermissionTimeoutSecs: 'REDIAL_WHATSAPP_PERMISSION_TIMEOUT_SECS',
   carrierTimeoutSecs: 'REDIAL_CARRIER_TIMEOUT_SECS',
   sipListen: 'REDIAL_SIP_LISTEN',
+  maxCallSecs: 'REDIAL_MAX_CALL_SECS',
   logLevel: 'REDIAL_LOG_LEVEL',
 };
 

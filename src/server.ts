@@ -104,6 +104,7 @@ export async function startServer({ config, logger, role = 'all', clock = system
           leaseChunk: config.leaseChunk,
           pollIntervalMs: config.pollIntervalMs,
           defaultRingingTimeoutSecs: config.defaultRingingTimeoutSecs,
+          maxCallMs: config.maxCallSecs * 1000,
           simulate: config.simulate,
           makeProviders,
         });

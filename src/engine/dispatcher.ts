@@ -39,6 +39,11 @@ export interface DispatcherOptions {
   /** How often to look for due recipients when nothing woke the dispatcher. */
   pollIntervalMs: number;
   defaultRingingTimeoutSecs: number;
+  /**
+   * How long a call may last after its ringing timeout before the carrier is asked whether it
+   * ended: a final callback that never arrived must not leave a recipient in flight for ever.
+   */
+  maxCallMs: number;
   /** With `simulate`, attempts are recorded with the simulated provider whatever the number says. */
   simulate: boolean;
 }
@@ -53,6 +58,11 @@ interface LiveCall {
   providerCallId: string | null;
   /** The number the call is placed from: a carrier's hang-up may need its credentials. */
   phoneNumber: PhoneNumber | null;
+  /** What the provider was (or would be) asked to dial; null when the call cannot be placed. */
+  request: PlaceCallRequest | null;
+  dialedAt: number;
+  /** When to ask the carrier about the call if it has not ended by then (`#checkOverdue`). */
+  checkAfter: number;
 }
 
 interface DialContext extends LoadedDialContext {
@@ -225,9 +235,19 @@ export class Dispatcher implements CallEventSink {
         await this.#cannotDial(call, context);
         continue;
       }
-      const live: LiveCall = { ref: call, batchId: call.batchId, provider, storedStatus: call.status, providerCallId: null, phoneNumber: context.phoneNumber };
-      this.#live.set(keyOf(call), live);
       const request = placeCallRequestOf(call, { ...context, agent: context.agent }, this.#o.defaultRingingTimeoutSecs);
+      const live: LiveCall = {
+        ref: call,
+        batchId: call.batchId,
+        provider,
+        storedStatus: call.status,
+        providerCallId: null,
+        phoneNumber: context.phoneNumber,
+        request,
+        dialedAt: call.dialedAt,
+        checkAfter: this.#checkAfter(call.dialedAt, request),
+      };
+      this.#live.set(keyOf(call), live);
       // The simulator is not the carrier the number belongs to: its calls are not paced.
       const pace = this.#o.simulate ? null : pacingOf(context.phoneNumber);
       if (!pace) {
@@ -524,10 +544,38 @@ export class Dispatcher implements CallEventSink {
           void this.#hangUpLive(live);
         }
         this.#notifyIdle();
+        await this.#checkOverdue(now);
       }
       if (this.#running) await this.#reclaim(now);
     } catch (error) {
       this.#log.error({ err: coerceError(error) }, 'dispatcher:lease:maintenance_failed');
+    }
+  }
+
+  #checkAfter(dialedAt: number, request: PlaceCallRequest): number {
+    return dialedAt + request.ringingTimeoutSecs * 1000 + this.#o.maxCallMs;
+  }
+
+  /**
+   * Asks the carrier about calls that should have ended long ago: their final callback may have
+   * been lost. An ended call is reported; a live one is asked about again a max call length later.
+   */
+  async #checkOverdue(now: number): Promise<void> {
+    for (const [key, live] of this.#live) {
+      if (now < live.checkAfter || live.providerCallId === null || !live.provider || !live.request) continue;
+      live.checkAfter = now + this.#o.maxCallMs;
+      try {
+        const found = await this.#o.store.attemptGet(live.ref.batchKey, live.ref.seq, live.ref.attemptNumber);
+        const placed = { ...live.request, providerCallId: live.providerCallId, dialedAt: live.dialedAt, providerState: found?.attempt.providerState ?? null };
+        const lookup = await live.provider.lookUp(placed);
+        this.#log.warn({ batchId: live.batchId, seq: live.ref.seq, attempt: live.ref.attemptNumber, lookup: lookup.kind }, 'dispatcher:call:overdue');
+        if (lookup.kind === 'ended') {
+          this.#inbox.push({ key, attemptNumber: live.ref.attemptNumber, report: { event: lookup.event, providerCallId: live.providerCallId, at: lookup.at } });
+          this.#scheduleFlush();
+        }
+      } catch (error) {
+        this.#log.warn({ err: coerceError(error), batchId: live.batchId, seq: live.ref.seq }, 'dispatcher:call:overdue_lookup_failed');
+      }
     }
   }
 
@@ -548,6 +596,7 @@ export class Dispatcher implements CallEventSink {
     const key = keyOf(call);
     const context = await this.#context(call.batchKey);
     const provider = context ? this.#providers.forPhoneProvider(context.batch.phoneProvider) : null;
+    const request = context?.agent ? placeCallRequestOf(call, { ...context, agent: context.agent }, this.#o.defaultRingingTimeoutSecs) : null;
     this.#live.set(key, {
       ref: call,
       batchId: call.batchId,
@@ -555,17 +604,19 @@ export class Dispatcher implements CallEventSink {
       storedStatus: call.status,
       providerCallId: call.providerCallId,
       phoneNumber: context?.phoneNumber ?? null,
+      request,
+      dialedAt: call.dialedAt,
+      checkAfter: request ? this.#checkAfter(call.dialedAt, request) : Number.POSITIVE_INFINITY,
     });
     const report = (event: CallReport['event'], at: number): void => {
       this.#inbox.push({ key, attemptNumber: call.attemptNumber, report: { event, providerCallId: call.providerCallId ?? undefined, at } });
     };
     const uncertain = (): void => report({ kind: 'ended', outcome: 'failed', reason: 'dispatch_uncertain' }, this.#o.clock.now());
-    if (call.providerCallId === null || !provider || !context?.agent) {
+    if (call.providerCallId === null || !provider || !request) {
       uncertain();
       return;
     }
     try {
-      const request = placeCallRequestOf(call, { ...context, agent: context.agent }, this.#o.defaultRingingTimeoutSecs);
       const placed = { ...request, providerCallId: call.providerCallId, dialedAt: call.dialedAt, providerState: call.providerState };
       const lookup = await provider.lookUp(placed);
       this.#log.info({ batchId: call.batchId, seq: call.seq, attempt: call.attemptNumber, lookup: lookup.kind }, 'dispatcher:call:reconciled');

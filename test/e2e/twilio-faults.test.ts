@@ -218,3 +218,28 @@ describe('Twilio numbers and callback routes that cannot work', () => {
     });
   }
 });
+
+describe('Twilio final callbacks that never arrive', () => {
+  it('asks Twilio about a call that should have ended, and records how it ended', async () => {
+    // Leases renewed (and overdue calls checked) every 0.5 s; a call is overdue 1 s after its ringing timeout.
+    const { fake, server, client } = await startTwilioStack({ config: { leaseTtlSecs: 1.5, maxCallSecs: 1 } });
+    try {
+      const { agentId, phoneNumberId } = await twilioAgentAndNumber(client);
+      const to = tableNumber(21, 509);
+      fake.inject(to, { kind: 'drop_callbacks' });
+      const submitted = await client.conversationalAi.batchCalls.create({
+        callName: 'lost callbacks',
+        agentId,
+        agentPhoneNumberId: phoneNumberId,
+        recipients: [{ phoneNumber: to }],
+        telephonyCallConfig: { ringingTimeoutSecs: 1 },
+      });
+      await waitFor(async () => (await getBatch(server, submitted.id)).recipients![0]!.status === 'completed', 15_000, 'the overdue lookup to settle the call');
+      assert.ok(fake.requests.some((request) => request.method === 'GET' && /\/Calls\/CA[0-9a-f]{32}\.json$/.test(request.path)), 'the call was fetched');
+      assert.ok(fake.callbacks.filter((callback) => callback.params.To === to).every((callback) => callback.delivery.kind === 'dropped'));
+    } finally {
+      await server.stop();
+      await fake.close();
+    }
+  });
+});

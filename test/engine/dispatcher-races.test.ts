@@ -75,6 +75,7 @@ describe('dispatcher races with the far end', () => {
       leaseChunk: 100,
       pollIntervalMs: 20,
       defaultRingingTimeoutSecs: 60,
+      maxCallMs: 3_600_000,
       simulate: true,
       makeProviders: (eventSink) => {
         const recording: CallEventSink = {

@@ -1,12 +1,13 @@
 /** A redial server wired to the fake Twilio REST API, and the official SDK pointed at it. */
 import { ElevenLabsClient } from '@elevenlabs/elevenlabs-js';
 import { startFakeTwilio, type FakeTwilio } from '../fakes/twilio/server.js';
+import type { Config } from '../../src/config.js';
 import { startTestServer, unusedPort, type TestServer } from './server.js';
 
 export const fakeAccountSid = 'AC' + 'a1'.repeat(16);
 export const fakeAuthToken = 'fake-auth-token-0123456789';
 
-export async function startTwilioStack(options: { carrierTimeoutSecs?: number; timeScale?: number; dataDir?: string } = {}): Promise<{ fake: FakeTwilio; server: TestServer; client: ElevenLabsClient }> {
+export async function startTwilioStack(options: { carrierTimeoutSecs?: number; timeScale?: number; dataDir?: string; config?: Partial<Config> } = {}): Promise<{ fake: FakeTwilio; server: TestServer; client: ElevenLabsClient }> {
   const fake = await startFakeTwilio({ accounts: [{ accountSid: fakeAccountSid, authToken: fakeAuthToken }], timeScale: options.timeScale ?? 0.002 });
   const port = await unusedPort();
   const server = await startTestServer({
@@ -16,6 +17,7 @@ export async function startTwilioStack(options: { carrierTimeoutSecs?: number; t
     twilioApiUrl: fake.url,
     carrierTimeoutSecs: options.carrierTimeoutSecs ?? 5,
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...options.config,
   });
   const client = new ElevenLabsClient({ apiKey: server.apiKey, baseUrl: server.url, maxRetries: 0 });
   return { fake, server, client };

@@ -29,6 +29,7 @@ function withEngineOptions(command: Command): Command {
     .addOption(option('--whatsapp-permission-timeout-secs <secs>', 'whatsappPermissionTimeoutSecs', 'how long a WhatsApp user has to grant the call permission'))
     .addOption(option('--carrier-timeout-secs <secs>', 'carrierTimeoutSecs', "how long a carrier's API may take to answer"))
     .addOption(option('--sip-listen <host:port>', 'sipListen', 'where the SIP user agent binds'))
+    .addOption(option('--max-call-secs <secs>', 'maxCallSecs', 'after the ringing timeout, how long a call may last before its carrier is asked whether it ended'))
     .addOption(option('--log-level <level>', 'logLevel', 'fatal, error, warn, info, debug, trace or silent'));
 }
 
@@ -58,6 +59,7 @@ async function run(role: ProcessRole, flags: Record<string, unknown>): Promise<v
       whatsappPermissionTimeoutSecs: flags.whatsappPermissionTimeoutSecs,
       carrierTimeoutSecs: flags.carrierTimeoutSecs,
       sipListen: flags.sipListen,
+      maxCallSecs: flags.maxCallSecs,
       logLevel: flags.logLevel,
     });
   } catch (error) {
