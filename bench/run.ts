@@ -31,7 +31,8 @@
  *   BENCH_NO_BUILD=1    do not run `npm run build` even when dist/ looks older than src/
  *   BENCH_ONLY=server   only SQLite figures 1, 2 and 4; BENCH_ONLY=retry only SQLite figure 3;
  *                       BENCH_ONLY=postgres only the Postgres figures (postgres-server: 1 and 2,
- *                       postgres-retry: 3); several may be given, comma-separated
+ *                       postgres-retry: 3); BENCH_ONLY=twilio only figure 5 (calls through the
+ *                       fake Twilio REST API); several may be given, comma-separated
  *   BENCH_PG_WORKERS=1,2,3  worker counts of the Postgres dispatch figure (default 1,2,3)
  *   BENCH_LOG_LEVEL=info  log level of the Postgres API and worker processes (default warn); each
  *                       one's whole output goes to <temporary dir>/<name>.log (keep it with BENCH_KEEP=1)
@@ -66,6 +67,7 @@ import { benchRetryPostgres } from './retry-postgres.js';
 import { benchRetry, type RetryResult } from './retry.js';
 import { cpuSeconds, mb, measureRss, rssBytes, type RssWindow } from './rss.js';
 import { ensureBuilt, killAllSpawnedSync, spawnRedial, spawnServer, type ServerProcess } from './server-process.js';
+import { benchTwilio } from './twilio.js';
 import { submitBody } from './workload.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -76,7 +78,7 @@ if (!Number.isFinite(scale) || scale <= 0 || scale > 10) {
 }
 const profiling = process.env.BENCH_CPU_PROF === '1';
 const keep = process.env.BENCH_KEEP === '1';
-const parts = ['server', 'retry', 'postgres-server', 'postgres-retry'] as const;
+const parts = ['server', 'retry', 'postgres-server', 'postgres-retry', 'twilio'] as const;
 type Part = (typeof parts)[number];
 const only = new Set<Part>();
 for (const word of (process.env.BENCH_ONLY ?? '').split(',').map((w) => w.trim()).filter((w) => w !== '')) {
@@ -85,7 +87,7 @@ for (const word of (process.env.BENCH_ONLY ?? '').split(',').map((w) => w.trim()
     only.add('postgres-retry');
   } else if ((parts as readonly string[]).includes(word)) only.add(word as Part);
   else {
-    console.error(`BENCH_ONLY must be server, retry, postgres, postgres-server or postgres-retry (comma-separated); got '${process.env.BENCH_ONLY}'`);
+    console.error(`BENCH_ONLY must be server, retry, postgres, postgres-server, postgres-retry or twilio (comma-separated); got '${process.env.BENCH_ONLY}'`);
     process.exit(2);
   }
 }
@@ -484,7 +486,7 @@ async function main(): Promise<void> {
   console.log(`redial bench: scale ${scale}, node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'})`);
   console.log(`temporary data in ${tmp}${keep ? ' (kept)' : ''}`);
   printLoad('before');
-  const needsBuild = runs('server') || runs('postgres-server');
+  const needsBuild = runs('server') || runs('postgres-server') || runs('twilio');
   if (needsBuild && process.env.BENCH_NO_BUILD !== '1') {
     const built = ensureBuilt(root);
     console.log(built === 'built' ? 'built dist/ from src/ (npm run build)' : 'dist/ is up to date with src/');
@@ -492,6 +494,7 @@ async function main(): Promise<void> {
   if (runs('server')) await benchServer();
   if (runs('retry')) await benchRetryPhase();
   if (runs('postgres-server') || runs('postgres-retry')) await benchPostgres();
+  if (runs('twilio')) await benchTwilioPhase();
   printLoad('after');
 
   printTable();
@@ -532,6 +535,26 @@ async function benchServer(): Promise<void> {
     await server?.stop(10_000);
   }
   if (profiling) printProfiles(profileDir, 'SQLite server');
+}
+
+// ---- carriers
+
+const twilioCalls = Math.max(200, Math.round(10_000 * scale));
+const twilioConcurrency = 500;
+
+async function benchTwilioPhase(): Promise<void> {
+  console.log(`\n[5] ${int(twilioCalls)} Twilio calls through the fake REST API (time scale 0, target_concurrency_limit ${twilioConcurrency}, SQLite, 1 serve process)`);
+  const figure = await timedPhase('twilio', () => benchTwilio({ root, dir: tmp, apiKey, calls: twilioCalls, concurrency: twilioConcurrency }));
+  log(`${int(figure.calls)} calls finished in ${int(figure.ms)} ms; the fake took ${int(figure.creates)} creates and sent ${int(figure.callbacks)} signed callbacks`);
+  if (figure.serverCpuSeconds !== null) log(`server CPU: ${fixed(figure.serverCpuSeconds, 2)} s = ${fixed((figure.serverCpuSeconds * 1000) / Math.max(1, figure.calls), 2)} ms per call`);
+  rows.push({
+    key: '5',
+    figure: `5. dispatch ${int(twilioCalls)} Twilio calls, create + callbacks over HTTP`,
+    store: sqliteServer,
+    result: `${int(figure.rate)} calls/s${figure.completed ? '' : ' (INCOMPLETE)'}`,
+    target: '(no target)',
+    verdict: figure.completed ? 'info' : 'MISS',
+  });
 }
 
 // ---- PostgreSQL

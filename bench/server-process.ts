@@ -95,6 +95,8 @@ export interface RedialOptions {
   logLevel?: string;
   /** Also write everything the process prints to this file (all of it, not only the last 64 KiB). */
   logFile?: string;
+  /** The API port, when it must be known before the start (a public URL that names it); free by default. */
+  port?: number;
 }
 
 /** What `redial worker` prints once its dispatcher runs. */
@@ -102,7 +104,7 @@ const workerReady = /redial worker is dispatching from \w+/;
 
 /** Spawns `redial serve …` or `redial worker …` from the built CLI and waits until it is ready. */
 export async function spawnRedial(options: RedialOptions): Promise<ServerProcess> {
-  const port = options.role === 'serve' ? await freePort() : null;
+  const port = options.role === 'serve' ? (options.port ?? (await freePort())) : null;
   const args = [
     ...(options.nodeArgs ?? []),
     join(options.root, 'bin', 'redial.js'),

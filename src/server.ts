@@ -16,6 +16,7 @@ import { newRandomId } from './domain/ids.js';
 import { AgentService } from './engine/agent-service.js';
 import { BatchService, type DispatchControl } from './engine/batch-service.js';
 import { Dispatcher } from './engine/dispatcher.js';
+import { ExchangeWriter } from './engine/exchange-writer.js';
 import { OutboundCallService } from './engine/outbound-call-service.js';
 import { PhoneNormaliser } from './engine/phone-normaliser.js';
 import { PhoneNumberService } from './engine/phone-number-service.js';
@@ -109,6 +110,8 @@ export async function startServer({ config, logger, role = 'all', clock = system
           makeProviders,
         });
 
+  // An API-only process keeps the exchanges of the callbacks it verifies itself.
+  const apiExchanges = new ExchangeWriter(store, logger);
   let app: FastifyInstance | null = null;
   let apiKey: string | null = null;
   let url: string | null = null;
@@ -118,7 +121,7 @@ export async function startServer({ config, logger, role = 'all', clock = system
     apiKey = config.apiKey ?? loadOrCreateApiKey(config.dataDir, onKeyGenerated);
     // Without a dispatcher here, the providers only answer which numbers can be dialed; the
     // workers hang up cancelled calls when their lease renewal finds them gone.
-    const providers = dispatcher?.providers ?? makeProviders(new UnownedReportWriter(store, clock, logger).sink());
+    const providers = dispatcher?.providers ?? makeProviders(new UnownedReportWriter(store, clock, logger).sink(apiExchanges));
     const dispatch: DispatchControl = {
       wake: () => dispatcher?.wake(),
       hangUp: async (attempts) => {
@@ -183,6 +186,7 @@ export async function startServer({ config, logger, role = 'all', clock = system
         ready = false;
         await dispatcher?.stop(config.drainTimeoutSecs * 1000);
         await app?.close();
+        await apiExchanges.flush();
         await phoneNormaliser.close();
         await store.close();
         logger.info('server:stopped');

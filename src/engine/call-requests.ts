@@ -41,13 +41,31 @@ export async function loadDialContext(store: Store, batch: Batch): Promise<DialC
   return { batch, agent, phoneNumber };
 }
 
-/** The directory providers use to check callbacks, read from the store. */
+const contextTtlMs = 5_000;
+
+/**
+ * The directory providers use to check callbacks, read from the store. Every call gets about four
+ * callbacks, so a batch's agent and number are kept for a few seconds; the attempt is read fresh.
+ */
 export function createProviderDirectory(store: Store, defaultRingingTimeoutSecs: number): ProviderDirectory {
+  const contexts = new Map<string, { context: DialContext; loadedAt: number }>();
+  const contextOf = async (batchId: string): Promise<DialContext | null> => {
+    const now = Date.now();
+    const cached = contexts.get(batchId);
+    if (cached && now - cached.loadedAt < contextTtlMs) return cached.context;
+    const batch = await store.batchGetById(batchId);
+    if (!batch) return null;
+    const context = await loadDialContext(store, batch);
+    if (contexts.size >= 1_000) for (const [id, entry] of contexts) if (now - entry.loadedAt >= contextTtlMs) contexts.delete(id);
+    contexts.set(batchId, { context, loadedAt: now });
+    return context;
+  };
   return {
     attempt: async ({ batchId, seq, attemptNumber }): Promise<PlacedCall | null> => {
-      const batch = await store.batchGetById(batchId);
-      if (!batch) return null;
-      const [found, context] = await Promise.all([store.attemptGet(batch.key, seq, attemptNumber), loadDialContext(store, batch)]);
+      const context = await contextOf(batchId);
+      if (!context) return null;
+      const batch = context.batch;
+      const found = await store.attemptGet(batch.key, seq, attemptNumber);
       if (!found || !context.agent) return null;
       const { attempt, recipient } = found;
       const call: CallOf = {

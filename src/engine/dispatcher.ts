@@ -23,6 +23,7 @@ import { ProviderCallError } from '../telephony/provider.js';
 import type { ProviderRegistry } from '../telephony/registry.js';
 import { CallChangeBuilder, type CallReport } from './call-changes.js';
 import { loadDialContext, placeCallRequestOf, type DialContext as LoadedDialContext } from './call-requests.js';
+import { ExchangeWriter } from './exchange-writer.js';
 import { UnownedReportWriter, reportOf } from './unowned-reports.js';
 
 export interface DispatcherOptions {
@@ -73,6 +74,9 @@ interface DialContext extends LoadedDialContext {
 type InboxItem = { key: string; attemptNumber: number } & ({ report: CallReport } | { ack: string });
 
 const contextTtlMs = 5_000;
+/** Group commits smaller than this wait `coalesceMs` for more reports before the next one. */
+const coalesceBelow = 16;
+const coalesceMs = 5;
 
 export class Dispatcher implements CallEventSink {
   readonly #o: DispatcherOptions;
@@ -89,7 +93,9 @@ export class Dispatcher implements CallEventSink {
   #pollTimer: NodeJS.Timeout | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
   #idleWaiters: (() => void)[] = [];
-  #exchanges: CarrierExchange[] = [];
+  readonly #exchanges: ExchangeWriter;
+  /** Changes in the last group commit. */
+  #lastFlushSize = 0;
   /** Calls waiting for their phone number's next dial slot. */
   readonly #pacing = new Map<NodeJS.Timeout, LiveCall>();
   readonly #unowned: UnownedReportWriter;
@@ -98,6 +104,7 @@ export class Dispatcher implements CallEventSink {
     this.#o = options;
     this.#log = options.logger.child({ component: 'dispatcher', owner: options.owner });
     this.#unowned = new UnownedReportWriter(options.store, options.clock, this.#log);
+    this.#exchanges = new ExchangeWriter(options.store, this.#log);
     this.#providers = options.makeProviders(this);
   }
 
@@ -153,6 +160,7 @@ export class Dispatcher implements CallEventSink {
     this.#log.info({ released, liveCalls: this.#live.size }, 'dispatcher:drain:done');
     this.#live.clear();
     await this.#providers.close();
+    await this.#exchanges.flush();
   }
 
   /** Hangs up calls that were cancelled or deleted; calls held by other processes are theirs to end. */
@@ -187,14 +195,7 @@ export class Dispatcher implements CallEventSink {
   }
 
   recordExchanges(exchanges: CarrierExchange[]): void {
-    if (this.#exchanges.length === 0) {
-      setImmediate(() => {
-        const batch = this.#exchanges;
-        this.#exchanges = [];
-        this.#o.store.exchangesAppend(batch).catch((error: unknown) => this.#log.warn({ err: coerceError(error), count: batch.length }, 'dispatcher:exchanges:write_failed'));
-      });
-    }
-    this.#exchanges.push(...exchanges);
+    this.#exchanges.add(exchanges);
   }
 
   // ---- leasing and dialing
@@ -363,10 +364,15 @@ export class Dispatcher implements CallEventSink {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.#flushScheduled = false;
       this.#flushing = this.#flushing.then(() => this.#flush());
-    });
+    };
+    // Carrier callbacks arrive one HTTP request at a time: when the last commit was small, wait a
+    // few milliseconds so that one commit (one WAL sync) carries many of them. A busy dispatcher
+    // (the simulator, or many calls ending) flushes at once.
+    if (this.#lastFlushSize < coalesceBelow) setTimeout(run, coalesceMs);
+    else setImmediate(run);
   }
 
   async #flushNow(): Promise<void> {
@@ -397,6 +403,7 @@ export class Dispatcher implements CallEventSink {
     }
     if (unowned.length > 0) await this.#writeUnowned(unowned);
     const changes = [...builders.values()].filter(({ builder }) => builder.dirty).map(({ builder }) => builder.change);
+    this.#lastFlushSize = changes.length;
     if (changes.length === 0) return;
     const now = this.#o.clock.now();
     const result = await this.#write(changes, now);

@@ -14,6 +14,7 @@ import type { AttemptRef } from '../domain/types.js';
 import type { CallChange, Store } from '../store/store.js';
 import type { CallEventSink, CarrierExchange, ReportedCallEvent } from '../telephony/provider.js';
 import { CallChangeBuilder, type CallReport } from './call-changes.js';
+import type { ExchangeWriter } from './exchange-writer.js';
 
 export interface UnownedReport {
   ref: AttemptRef;
@@ -64,7 +65,7 @@ export class UnownedReportWriter {
   }
 
   /** A sink for a process with no dispatcher: reports and exchanges go straight to the store. */
-  sink(): CallEventSink {
+  sink(exchanges: ExchangeWriter): CallEventSink {
     return {
       report: (events: ReportedCallEvent[]) => {
         for (const e of events) {
@@ -74,9 +75,7 @@ export class UnownedReportWriter {
         const reports = events.map((e) => ({ ref: e, report: reportOf(e) }));
         this.apply(reports).catch((error: unknown) => this.logger.error({ err: coerceError(error) }, 'callbacks:write_failed'));
       },
-      recordExchanges: (exchanges: CarrierExchange[]) => {
-        this.store.exchangesAppend(exchanges).catch((error: unknown) => this.logger.warn({ err: coerceError(error) }, 'exchanges:write_failed'));
-      },
+      recordExchanges: (recorded: CarrierExchange[]) => exchanges.add(recorded),
     };
   }
 }
