@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { apiFetch, freePort, readDialLog, spawnServer, waitFor, type SpawnedServer } from '../helpers/server.js';
+import { apiFetch, readDialLog, spawnServer, unusedPort, waitFor, type SpawnedServer } from '../helpers/server.js';
 import type { WireBatch } from '../helpers/fixtures.js';
 
 const terminal = new Set(['completed', 'failed', 'voicemail']);
@@ -20,7 +20,7 @@ describe('a server killed mid-batch and started again on the same data dir', () 
   const start = async () => {
     const server = await spawnServer({
       dataDir: join(dir, 'data'),
-      port: freePort(),
+      port: await unusedPort(),
       args: ['--simulate', '--sim-time-scale', '0.01', '--sim-dial-log', dialLog, '--lease-ttl-secs', '1', '--poll-interval-ms', '50'],
     });
     children.push(server);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { apiFetch, freePort, spawnServer, waitFor, type SpawnedServer } from '../helpers/server.js';
+import { apiFetch, spawnServer, unusedPort, waitFor, type SpawnedServer } from '../helpers/server.js';
 import type { WireBatch } from '../helpers/fixtures.js';
 
 describe('SIGTERM', () => {
@@ -16,7 +16,7 @@ describe('SIGTERM', () => {
 
   it('stops leasing, lets live calls settle, exits 0, and leaves nothing for a successor to wait for', async () => {
     const args = ['--simulate', '--sim-time-scale', '0.01', '--drain-timeout-secs', '5', '--lease-ttl-secs', '30'];
-    const server = await spawnServer({ dataDir: join(dir, 'data'), port: freePort(), args });
+    const server = await spawnServer({ dataDir: join(dir, 'data'), port: await unusedPort(), args });
     children.push(server);
     const api = (path: string, init?: RequestInit & { json?: unknown }) => apiFetch(server.url, server.apiKey, path, init);
     const agent = (await (await api('/v1/convai/agents/create', { method: 'POST', json: { conversation_config: {} } })).json()) as { agent_id: string };
@@ -45,7 +45,7 @@ describe('SIGTERM', () => {
 
     // The successor starts with a 30 s lease TTL: it can only finish quickly because the
     // stopped process gave its leases back.
-    const successor = await spawnServer({ dataDir: join(dir, 'data'), port: freePort(), args });
+    const successor = await spawnServer({ dataDir: join(dir, 'data'), port: await unusedPort(), args });
     children.push(successor);
     const next = (path: string) => apiFetch(successor.url, successor.apiKey, path);
     await waitFor(async () => ((await (await next(batchPath)).json()) as WireBatch).status === 'completed', 25_000, 'the successor to finish');

@@ -121,10 +121,16 @@ export function readDialLog(path: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-let nextPort = 20000 + (process.pid % 20000);
-/** A port for a spawned server; spread by pid so parallel test files do not collide. */
-export function freePort(): number {
-  nextPort += 1;
+/**
+ * Ports for spawned servers come from below the OS's ephemeral range (32768 and up here), which it
+ * hands out for `listen(0)` and outgoing connections: a port picked there could be taken by another
+ * test's fake or client between the pick and the server's start. Spread by pid across test files.
+ */
+const firstPort = 10_000;
+const portSpan = 22_000;
+let nextPort = firstPort + ((process.pid * 97) % portSpan);
+function freePort(): number {
+  nextPort = firstPort + ((nextPort - firstPort + 1) % portSpan);
   return nextPort;
 }
 
@@ -189,15 +195,18 @@ export async function killAll(children: { child: ChildProcess; exited: Promise<u
   );
 }
 
-/** A port nothing listens on right now, as the OS hands it out (for a process started next). */
+/** A port (see `freePort`) that nothing listens on right now, for a process started next. */
 export async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (typeof address !== 'object' || address === null) throw new Error('no port from the OS');
-  return address.port;
+  for (;;) {
+    const port = freePort();
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
 }
