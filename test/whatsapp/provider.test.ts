@@ -232,6 +232,19 @@ describe('whatsapp provider', () => {
       assert.match(error.message, new RegExp(graphPhoneNumberId));
     });
 
+    it('credentials rejected after the permission request fail the batch through the ended event', async () => {
+      const { providerCallId } = await h.provider.placeCall(h.request(waUser(0)));
+      h.fake.inject({ kind: 'reject_credentials' });
+      try {
+        await h.waitForEnd(providerCallId);
+        const ended = h.sink.events.find((e) => e.providerCallId === providerCallId && e.event.kind === 'ended')!;
+        assert.deepEqual(ended.event, { kind: 'ended', outcome: 'failed', reason: 'provider_error' });
+        assert.match(ended.failsBatch ?? '', /access token/);
+      } finally {
+        h.fake.clearFaults();
+      }
+    });
+
     it('429 and 500 on the permission request are transient provider_error', async () => {
       for (const httpStatus of [429, 500] as const) {
         h.fake.inject({ kind: 'status', endpoint: 'messages', httpStatus });

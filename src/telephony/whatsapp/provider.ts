@@ -478,7 +478,7 @@ class WhatsAppProvider implements Provider {
    * engine records itself), ends the WhatsApp call if one exists and Meta has not ended it, and
    * tells the agent. Only the first end counts.
    */
-  #end(call: LiveCall, event: EndedEvent | null, agentReason: string, options: { terminate: boolean } = { terminate: true }): Promise<void> {
+  #end(call: LiveCall, event: EndedEvent | null, agentReason: string, options: { terminate: boolean; failsBatch?: string } = { terminate: true }): Promise<void> {
     if (call.phase === 'ended') return call.ending ?? Promise.resolve();
     call.phase = 'ended';
     if (call.timer) clearTimeout(call.timer);
@@ -490,7 +490,7 @@ class WhatsAppProvider implements Provider {
       const timer = setTimeout(() => this.#unclaimed.delete(call.providerCallId), call.ringingTimeoutMs + uncertainConnectGraceMs);
       this.#unclaimed.set(call.providerCallId, { number: call.number, ref: call.ref, timer });
     }
-    if (event) this.#report(call, [event]);
+    if (event) this.#report(call, [event], options.failsBatch);
     const terminate = options.terminate && call.callId ? this.#terminate(call.number, call.callId, call.ref, { quiet: true }) : Promise.resolve();
     call.ending = Promise.all([terminate, call.offered ? this.#tellAgent(call, agentReason) : undefined]).then(() => undefined);
     return call.ending;
@@ -499,7 +499,8 @@ class WhatsAppProvider implements Provider {
   #failAfterPlacing(call: LiveCall, error: unknown): void {
     const failure = this.#failureOf(error, call, null);
     (failure.failsBatch ? this.#log.error : this.#log.info).call(this.#log, { providerCallId: call.providerCallId, reason: failure.reason }, `whatsapp:call:failed: ${failure.message}`);
-    void this.#end(call, failed(failure.reason), failure.reason);
+    // A token revoked after the permission request fails every call of the batch alike.
+    void this.#end(call, failed(failure.reason), failure.reason, { terminate: true, ...(failure.failsBatch ? { failsBatch: failure.message } : {}) });
   }
 
   /**
@@ -560,11 +561,11 @@ class WhatsAppProvider implements Provider {
     call.timer = setTimeout(fire, Math.max(0, ms));
   }
 
-  #report(call: LiveCall, events: CallEvent[]): void {
+  #report(call: LiveCall, events: CallEvent[], failsBatch?: string): void {
     if (this.#closed) return;
     const at = this.#context.clock.now();
     const providerState = stateOf(call);
-    this.#context.sink.report(events.map((event) => ({ ...call.ref, providerCallId: call.providerCallId, event, at, providerState })));
+    this.#context.sink.report(events.map((event) => ({ ...call.ref, providerCallId: call.providerCallId, event, at, providerState, ...(failsBatch ? { failsBatch } : {}) })));
   }
 
   #refusal(error: unknown, call: LiveCall, template: { name: string; languageCode: string }): ProviderCallError {
