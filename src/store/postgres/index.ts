@@ -508,12 +508,18 @@ export class PostgresStore implements Store {
   }
 
   async leaseRenew(owner: string, _now: number, leaseUntil: number, attempts: AttemptRef[]): Promise<Set<string>> {
-    const rows = await this.#rows<{ batch_key: number; seq: number }>(this.#pool, recipientSql.recipientLeaseRenew, [
-      owner,
-      leaseUntil,
-      attempts.map((a) => a.batchKey),
-      attempts.map((a) => a.seq),
-    ]);
+    // The same process writes its group commits on another connection at the same time: rows in
+    // key order on both sides, and a deadlock retried, so a renewal is never lost to one (a lease
+    // not renewed expires, and its live calls end dispatch_uncertain in another process).
+    const ordered = inKeyOrder(attempts);
+    const rows = await this.#tx((db) =>
+      this.#rows<{ batch_key: number; seq: number }>(db, recipientSql.recipientLeaseRenew, [
+        owner,
+        leaseUntil,
+        ordered.map((a) => a.batchKey),
+        ordered.map((a) => a.seq),
+      ]),
+    );
     return new Set(rows.map((row) => `${row.batch_key}:${row.seq}`));
   }
 
@@ -558,8 +564,10 @@ export class PostgresStore implements Store {
   // ---- helpers
 
   /** `callChangesApply`; with a null owner, for whoever holds the lease (`callChangesApplyUnowned`). */
-  async #applyChanges(owner: string | null, changes: CallChange[], now: number): Promise<CallChangeResult> {
-    if (changes.length === 0) return { applied: [], lost: [], completedBatchKeys: [] };
+  async #applyChanges(owner: string | null, unordered: CallChange[], now: number): Promise<CallChangeResult> {
+    if (unordered.length === 0) return { applied: [], lost: [], completedBatchKeys: [] };
+    // Key order, as leaseRenew: two statements locking the same rows in different orders deadlock.
+    const changes = inKeyOrder(unordered);
     const compareAndSet = owner === null ? recipientSql.recipientApplyChangesUnowned : recipientSql.recipientApplyChanges;
     return this.#tx(async (db) => {
       const won = new Set(
@@ -716,4 +724,9 @@ function phoneNumberValues(phoneNumber: PhoneNumber): unknown[] {
     phoneNumber.createdAt,
     phoneNumber.updatedAt,
   ];
+}
+
+/** Rows sorted by (batch_key, seq), the order every multi-row update here locks them in. */
+function inKeyOrder<T extends { batchKey: number; seq: number }>(rows: T[]): T[] {
+  return [...rows].sort((a, b) => a.batchKey - b.batchKey || a.seq - b.seq);
 }
