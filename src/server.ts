@@ -67,7 +67,7 @@ export async function startServer({ config, logger, role = 'all', clock = system
   const publicUrl = config.publicUrl?.replace(/\/+$/, '') ?? null;
   /** The providers carriers call back; a callback URL naming any other is a 404 and makes nothing. */
   const callbackProviders = new Set(['twilio', 'whatsapp']);
-  const directory = createProviderDirectory(store, config.defaultRingingTimeoutSecs);
+  const directory = createProviderDirectory(store, clock, config.defaultRingingTimeoutSecs);
   const carrierTimeoutMs = config.carrierTimeoutSecs * 1000;
   const makeProviders = (sink: CallEventSink): ProviderRegistry =>
     createProviderRegistry({

@@ -2,6 +2,7 @@
  * What a provider is told about a call, built the same way whether the dispatcher is about to dial
  * it, a process is reconciling it after a crash, or a carrier's callback has to be checked.
  */
+import type { Clock } from '../domain/clock.js';
 import type { Agent, Batch, JsonObject, PhoneNumber } from '../domain/types.js';
 import type { LeasedCall, Store } from '../store/store.js';
 import type { PlaceCallRequest, PlacedCall, ProviderDirectory } from '../telephony/provider.js';
@@ -44,25 +45,44 @@ export async function loadDialContext(store: Store, batch: Batch): Promise<DialC
 const contextTtlMs = 5_000;
 
 /**
- * The directory providers use to check callbacks, read from the store. Every call gets about four
- * callbacks, so a batch's agent and number are kept for a few seconds; the attempt is read fresh.
+ * Dial contexts kept for a few seconds, by whatever finds the batch (its key when dialing, its
+ * public id for callbacks): a batch's calls, and each call's callbacks, need one many times a
+ * second. Entries only serve the next few seconds, so a long-running process that sees many
+ * batches drops the stale ones rather than keep them all.
  */
-export function createProviderDirectory(store: Store, defaultRingingTimeoutSecs: number): ProviderDirectory {
-  const contexts = new Map<string, { context: DialContext; loadedAt: number }>();
-  const contextOf = async (batchId: string): Promise<DialContext | null> => {
-    const now = Date.now();
-    const cached = contexts.get(batchId);
+export class DialContextCache<K> {
+  readonly #entries = new Map<K, { context: DialContext; loadedAt: number }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly findBatch: (key: K) => Promise<Batch | null>,
+  ) {}
+
+  async get(key: K): Promise<DialContext | null> {
+    const now = this.clock.now();
+    const cached = this.#entries.get(key);
     if (cached && now - cached.loadedAt < contextTtlMs) return cached.context;
-    const batch = await store.batchGetById(batchId);
+    const batch = await this.findBatch(key);
     if (!batch) return null;
-    const context = await loadDialContext(store, batch);
-    if (contexts.size >= 1_000) for (const [id, entry] of contexts) if (now - entry.loadedAt >= contextTtlMs) contexts.delete(id);
-    contexts.set(batchId, { context, loadedAt: now });
+    const context = await loadDialContext(this.store, batch);
+    if (this.#entries.size >= 1_000) {
+      for (const [old, entry] of this.#entries) if (now - entry.loadedAt >= contextTtlMs) this.#entries.delete(old);
+    }
+    this.#entries.set(key, { context, loadedAt: now });
     return context;
-  };
+  }
+}
+
+/**
+ * The directory providers use to check callbacks, read from the store. Every call gets about four
+ * callbacks, so a batch's agent and number are cached; the attempt is read fresh.
+ */
+export function createProviderDirectory(store: Store, clock: Clock, defaultRingingTimeoutSecs: number): ProviderDirectory {
+  const contexts = new DialContextCache<string>(store, clock, (batchId) => store.batchGetById(batchId));
   return {
     attempt: async ({ batchId, seq, attemptNumber }): Promise<PlacedCall | null> => {
-      const context = await contextOf(batchId);
+      const context = await contexts.get(batchId);
       if (!context) return null;
       const batch = context.batch;
       const found = await store.attemptGet(batch.key, seq, attemptNumber);

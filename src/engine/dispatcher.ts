@@ -22,7 +22,7 @@ import type { CallEventSink, CarrierExchange, PlaceCallRequest, Provider, Report
 import { ProviderCallError } from '../telephony/provider.js';
 import type { ProviderRegistry } from '../telephony/registry.js';
 import { CallChangeBuilder, type CallReport } from './call-changes.js';
-import { loadDialContext, placeCallRequestOf, type DialContext as LoadedDialContext } from './call-requests.js';
+import { DialContextCache, placeCallRequestOf, type DialContext } from './call-requests.js';
 import { ExchangeWriter } from './exchange-writer.js';
 import { UnownedReportWriter, reportOf } from './unowned-reports.js';
 
@@ -66,14 +66,9 @@ interface LiveCall {
   checkAfter: number;
 }
 
-interface DialContext extends LoadedDialContext {
-  loadedAt: number;
-}
-
 /** Reports carry the attempt number: a late report of an earlier attempt must not touch the current one. */
 type InboxItem = { key: string; attemptNumber: number } & ({ report: CallReport } | { ack: string });
 
-const contextTtlMs = 5_000;
 /** Group commits smaller than this wait `coalesceMs` for more reports before the next one. */
 const coalesceBelow = 16;
 const coalesceMs = 5;
@@ -83,7 +78,7 @@ export class Dispatcher implements CallEventSink {
   readonly #log: Logger;
   readonly #providers: ProviderRegistry;
   readonly #live = new Map<string, LiveCall>();
-  readonly #contexts = new Map<number, DialContext>();
+  readonly #contexts: DialContextCache<number>;
   #inbox: InboxItem[] = [];
   #flushScheduled = false;
   #flushing: Promise<void> = Promise.resolve();
@@ -105,6 +100,7 @@ export class Dispatcher implements CallEventSink {
     this.#log = options.logger.child({ component: 'dispatcher', owner: options.owner });
     this.#unowned = new UnownedReportWriter(options.store, options.clock, this.#log);
     this.#exchanges = new ExchangeWriter(options.store, this.#log);
+    this.#contexts = new DialContextCache(options.store, options.clock, (batchKey) => options.store.batchGetByKey(batchKey));
     this.#providers = options.makeProviders(this);
   }
 
@@ -182,16 +178,9 @@ export class Dispatcher implements CallEventSink {
   report(events: ReportedCallEvent[]): void {
     for (const e of events) {
       this.#inbox.push({ key: keyOf(e), attemptNumber: e.attemptNumber, report: reportOf(e) });
-      if (e.failsBatch) this.#failBatch(e.batchKey, e.failsBatch);
+      if (e.failsBatch) this.#unowned.failBatch(e.batchKey, e.failsBatch);
     }
     this.#scheduleFlush();
-  }
-
-  #failBatch(batchKey: number, reason: string): void {
-    this.#o.store
-      .batchFail(batchKey, reason, this.#o.clock.now())
-      .then((failed) => failed && this.#log.error({ batchKey, reason }, 'dispatcher:batch:failed'))
-      .catch((error: unknown) => this.#log.error({ err: coerceError(error) }, 'dispatcher:batch:fail_failed'));
   }
 
   recordExchanges(exchanges: CarrierExchange[]): void {
@@ -326,7 +315,7 @@ export class Dispatcher implements CallEventSink {
         );
         this.#inbox.push({ key, attemptNumber, report: { event: { kind: 'ended', outcome: 'failed', reason }, at: this.#o.clock.now() } });
         this.#scheduleFlush();
-        if (failure?.failsBatch) this.#failBatch(live.ref.batchKey, failure.message);
+        if (failure?.failsBatch) this.#unowned.failBatch(live.ref.batchKey, failure.message);
       },
     );
   }
@@ -343,20 +332,8 @@ export class Dispatcher implements CallEventSink {
     await this.#o.store.callChangesApply(this.#o.owner, [builder.change], this.#o.clock.now());
   }
 
-  async #context(batchKey: number): Promise<DialContext | null> {
-    const now = this.#o.clock.now();
-    const cached = this.#contexts.get(batchKey);
-    if (cached && now - cached.loadedAt < contextTtlMs) return cached;
-    const batch = await this.#o.store.batchGetByKey(batchKey);
-    if (!batch) return null;
-    const context = { ...(await loadDialContext(this.#o.store, batch)), loadedAt: now };
-    // Entries only serve the next few seconds of dialing: drop the stale ones so a long-running
-    // process that sees many batches does not keep them all.
-    if (this.#contexts.size >= 1_000) {
-      for (const [key, old] of this.#contexts) if (now - old.loadedAt >= contextTtlMs) this.#contexts.delete(key);
-    }
-    this.#contexts.set(batchKey, context);
-    return context;
+  #context(batchKey: number): Promise<DialContext | null> {
+    return this.#contexts.get(batchKey);
   }
 
   // ---- writing what providers report

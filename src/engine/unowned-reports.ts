@@ -64,14 +64,19 @@ export class UnownedReportWriter {
     return builder.dirty ? builder.change : null;
   }
 
+  /** Fails a batch that no call of can succeed (a provider said so); in the background, logged. */
+  failBatch(batchKey: number, reason: string): void {
+    this.store
+      .batchFail(batchKey, reason, this.clock.now())
+      .then((failed) => failed && this.logger.error({ batchKey, reason }, 'batch:failed'))
+      .catch((error: unknown) => this.logger.error({ err: coerceError(error), batchKey }, 'batch:fail_failed'));
+  }
+
   /** A sink for a process with no dispatcher: reports and exchanges go straight to the store. */
   sink(exchanges: ExchangeWriter): CallEventSink {
     return {
       report: (events: ReportedCallEvent[]) => {
-        for (const e of events) {
-          if (!e.failsBatch) continue;
-          this.store.batchFail(e.batchKey, e.failsBatch, this.clock.now()).catch((error: unknown) => this.logger.error({ err: coerceError(error) }, 'callbacks:batch_fail_failed'));
-        }
+        for (const e of events) if (e.failsBatch) this.failBatch(e.batchKey, e.failsBatch);
         const reports = events.map((e) => ({ ref: e, report: reportOf(e) }));
         this.apply(reports).catch((error: unknown) => this.logger.error({ err: coerceError(error) }, 'callbacks:write_failed'));
       },

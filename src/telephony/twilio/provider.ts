@@ -44,9 +44,15 @@ interface Credentials {
   signingToken: string | null;
 }
 
-/** A create that got no answer, waiting to learn its call sid from a callback. */
-interface UnansweredCreate {
-  resolve: (sid: string) => void;
+/**
+ * A create in flight. Its call's callbacks may come before the create's answer, or instead of
+ * it: the first one's call sid is kept, and handed to whoever waits for it after a create that
+ * got no answer.
+ */
+interface PendingCreate {
+  sid: string | null;
+  /** Set while a create that got no answer waits for its first callback; '' when closing. */
+  notify: ((sid: string) => void) | null;
 }
 
 /** Calls this process follows, by call sid: what hanging up needs. */
@@ -70,12 +76,10 @@ class TwilioProvider implements Provider {
   readonly #log: Logger;
   // Bounded: with callbacks going to another process, this one never sees most of its calls end.
   readonly #followed = new BoundedMap<string, FollowedCall>(20_000);
-  readonly #unanswered = new Map<string, UnansweredCreate>();
   readonly #seenCallbacks = new RecentlySeen();
   /** Machine answers seen by this process, by call sid: the store may not have the AMD result yet when `completed` comes. */
   readonly #machineAnswers = new BoundedMap<string, string>(20_000);
-  /** Attempts whose create is in flight, with the call sid a callback told us before the create's answer did. */
-  readonly #creating = new Map<string, string | null>();
+  readonly #pendingCreates = new Map<string, PendingCreate>();
 
   constructor(context: ProviderContext, options: TwilioProviderOptions) {
     this.#context = context;
@@ -125,20 +129,21 @@ class TwilioProvider implements Provider {
     };
     const dialedAt = this.#context.clock.now();
     const key = attemptKey(request);
-    this.#creating.set(key, null);
+    const pending: PendingCreate = { sid: null, notify: null };
+    this.#pendingCreates.set(key, pending);
     try {
       const call = await this.#client(credentials, request).calls.create(params as never);
       this.#followed.set(call.sid, { phoneNumber, ref: request });
       return { providerCallId: call.sid };
     } catch (error) {
       if (error instanceof CarrierUnansweredError && error.mayHaveActed) {
-        const sid = this.#creating.get(key) ?? (await this.#findUnansweredCreate(request, credentials, dialedAt));
+        const sid = pending.sid ?? (await this.#findUnansweredCreate(request, pending, credentials, dialedAt));
         this.#followed.set(sid, { phoneNumber, ref: request });
         return { providerCallId: sid };
       }
       throw this.#refusal(error, phoneNumber);
     } finally {
-      this.#creating.delete(key);
+      this.#pendingCreates.delete(key);
     }
   }
 
@@ -207,9 +212,11 @@ class TwilioProvider implements Provider {
       // Signed, but for another call than the attempt's: nothing to change.
       return { status: 200, contentType: 'text/plain', body: '' };
     }
-    const key = attemptKey(placed);
-    if (this.#creating.has(key)) this.#creating.set(key, sid);
-    this.#unanswered.get(key)?.resolve(sid);
+    const pending = this.#pendingCreates.get(attemptKey(placed));
+    if (pending) {
+      pending.sid ??= sid;
+      pending.notify?.(sid);
+    }
     const at = Number(params.Timestamp ? Date.parse(params.Timestamp) : NaN) || this.#context.clock.now();
     const report = (event: CallEvent, providerState?: JsonObject) =>
       this.#context.sink.report([
@@ -240,8 +247,8 @@ class TwilioProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    for (const waiting of this.#unanswered.values()) waiting.resolve('');
-    this.#unanswered.clear();
+    for (const pending of this.#pendingCreates.values()) pending.notify?.('');
+    this.#pendingCreates.clear();
     this.#followed.clear();
   }
 
@@ -257,17 +264,15 @@ class TwilioProvider implements Provider {
    * The create got no answer. Its call, if Twilio made one, announces itself by a callback; if
    * none comes in time, Twilio is asked for calls to this number from this number since the dial.
    */
-  async #findUnansweredCreate(request: PlaceCallRequest, credentials: Credentials, dialedAt: number): Promise<string> {
-    const key = attemptKey(request);
+  async #findUnansweredCreate(request: PlaceCallRequest, pending: PendingCreate, credentials: Credentials, dialedAt: number): Promise<string> {
     const fromCallback = await new Promise<string | null>((resolve) => {
       const timer = setTimeout(() => resolve(null), this.#options.unansweredCreateWaitMs ?? 20_000);
-      this.#unanswered.set(key, {
-        resolve: (sid) => {
-          clearTimeout(timer);
-          resolve(sid || null);
-        },
-      });
-    }).finally(() => this.#unanswered.delete(key));
+      pending.notify = (sid) => {
+        clearTimeout(timer);
+        resolve(sid || null);
+      };
+    });
+    pending.notify = null;
     if (fromCallback) return fromCallback;
     // No StartTime filter: a call still queued has no start time yet. Twilio lists newest first.
     const calls = await this.#client(credentials, request)
