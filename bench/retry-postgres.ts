@@ -11,7 +11,7 @@
 import type pg from 'pg';
 import { openPostgresStore } from '../src/store/postgres/index.js';
 import { backendCpu, connect, cpuBetween, urlWithSchema } from './postgres.js';
-import { retryBatchId, submitRetryBatch } from './workload.js';
+import { markFinishedSql, retryBatchId, submitRetryBatch } from './workload.js';
 
 export interface PostgresRetryResult {
   recipients: number;
@@ -31,14 +31,7 @@ export interface PostgresRetryResult {
   schemaBytes: number;
 }
 
-const markFinished = `
-UPDATE recipients SET
-  status = CASE WHEN seq % 5 = 0 THEN 'failed' ELSE 'completed' END,
-  reason = CASE WHEN seq % 5 = 0 THEN 'no_answer' END,
-  attempt_count = 1,
-  lease_owner = NULL,
-  lease_expires_at = NULL
-WHERE batch_key = $1`;
+const markFinished = markFinishedSql('$1');
 
 const restoreFailed = `UPDATE recipients SET status = 'failed', reason = 'no_answer' WHERE batch_key = $1 AND status = 'pending'`;
 

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { retryBatchId, submitRetryBatch } from './workload.js';
+import { markFinishedSql, retryBatchId, submitRetryBatch } from './workload.js';
 
 export interface RetryResult {
   recipients: number;
@@ -20,14 +20,7 @@ export interface RetryResult {
   dbBytes: number;
 }
 
-const markFinished = `
-UPDATE recipients SET
-  status = CASE WHEN seq % 5 = 0 THEN 'failed' ELSE 'completed' END,
-  reason = CASE WHEN seq % 5 = 0 THEN 'no_answer' END,
-  attempt_count = 1,
-  lease_owner = NULL,
-  lease_expires_at = NULL
-WHERE batch_key = ?`;
+const markFinished = markFinishedSql('?');
 
 export async function benchRetry(options: { dataDir: string; recipients: number; repetitions: number }): Promise<RetryResult> {
   const filename = join(options.dataDir, 'retry.db');

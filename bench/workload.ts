@@ -87,3 +87,18 @@ export async function submitRetryBatch(store: Store, count: number, label: strin
   if (outcome.kind !== 'created') throw new Error(`${label}: submit was ${outcome.kind}`);
   return { batchKey: outcome.batch.key, submitMs };
 }
+
+/**
+ * Marks a retry batch's recipients finished as dispatch would have, one in five failed (no_answer)
+ * for the retry to re-queue; `batchKey` is the dialect's placeholder for the batch key.
+ */
+export function markFinishedSql(batchKey: string): string {
+  return `
+UPDATE recipients SET
+  status = CASE WHEN seq % 5 = 0 THEN 'failed' ELSE 'completed' END,
+  reason = CASE WHEN seq % 5 = 0 THEN 'no_answer' END,
+  attempt_count = 1,
+  lease_owner = NULL,
+  lease_expires_at = NULL
+WHERE batch_key = ${batchKey}`;
+}

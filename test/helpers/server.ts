@@ -98,13 +98,16 @@ export async function spawnServer(options: { dataDir: string; port: number; args
   return { url, apiKey: 'test-key-0123456789', child, exited, output: () => output };
 }
 
-/** Polls until `check` returns true, or fails after `timeoutMs` (never a bare sleep). */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+/**
+ * Polls until `check` returns true, or fails after `timeoutMs` (never a bare sleep). Tests that
+ * time protocol events (SIP, webhooks) poll more often than the default.
+ */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition', pollMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 

@@ -14,8 +14,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import type { Agent, JsonObject, PhoneNumber } from '../../src/domain/types.js';
-import type { CallEvent, CallEventSink, PlaceCallRequest, ProviderContext, ReportedCallEvent } from '../../src/telephony/provider.js';
+import type { CallEvent, PlaceCallRequest, ProviderContext, ReportedCallEvent } from '../../src/telephony/provider.js';
 import { createSipTrunkProvider, type SipTrunkProvider, type SipTrunkProviderOptions } from '../../src/telephony/sip_trunk/provider.js';
+import { waitFor as waitForCondition } from '../helpers/server.js';
+import { RecordingSink as BaseRecordingSink } from '../telephony/harness.js';
 
 export const sippHost = '127.0.0.1';
 export const uaHost = '127.0.0.2';
@@ -111,7 +113,7 @@ export async function startSipp(options: SippOptions): Promise<SippProcess & { s
   });
   // Keep the trace files until the process is gone; the OS temp dir is cleaned after the run.
   exited.then(() => setTimeout(() => rmSync(dir, { recursive: true, force: true }), 60_000).unref()).catch(() => undefined);
-  await waitUntil(async () => (await portTaken(sippHost, port, transport)) || child.exitCode !== null, 5_000, `sipp ${options.scenario} to listen`);
+  await waitForCondition(async () => (await portTaken(sippHost, port, transport)) || child.exitCode !== null, 5_000, `sipp ${options.scenario} to listen`, 20);
   if (child.exitCode !== null) throw new Error(`sipp ${options.scenario} exited at start (${child.exitCode}): ${stderr}`);
   return {
     host: sippHost,
@@ -145,31 +147,26 @@ export function tracedFirstLines(trace: string): { direction: 'sent' | 'received
   return entries;
 }
 
-export interface RecordingSink extends CallEventSink {
-  events: ReportedCallEvent[];
+/** The conformance suite's recording sink, with what the SIP tests ask of a call's events. */
+export class RecordingSink extends BaseRecordingSink {
   /** Events of one call, in order. */
-  of(providerCallId: string): CallEvent[];
-  waitForEnd(providerCallId: string, timeoutMs?: number): Promise<CallEvent & { kind: 'ended' }>;
-  waitFor(predicate: (event: ReportedCallEvent) => boolean, timeoutMs?: number, what?: string): Promise<ReportedCallEvent>;
+  of(providerCallId: string): CallEvent[] {
+    return this.events.filter((event) => event.providerCallId === providerCallId).map((event) => event.event);
+  }
+
+  async waitFor(predicate: (event: ReportedCallEvent) => boolean, timeoutMs = 10_000, what = 'an event'): Promise<ReportedCallEvent> {
+    await waitForCondition(() => this.events.some(predicate), timeoutMs, what, 20);
+    return this.events.find(predicate)!;
+  }
+
+  async waitForEnd(providerCallId: string, timeoutMs = 10_000): Promise<CallEvent & { kind: 'ended' }> {
+    const found = await this.waitFor((event) => event.providerCallId === providerCallId && event.event.kind === 'ended', timeoutMs, `the end of ${providerCallId}`);
+    return found.event as CallEvent & { kind: 'ended' };
+  }
 }
 
 export function recordingSink(): RecordingSink {
-  const events: ReportedCallEvent[] = [];
-  const waitFor = async (predicate: (event: ReportedCallEvent) => boolean, timeoutMs = 10_000, what = 'an event') => {
-    await waitUntil(() => events.some(predicate), timeoutMs, what);
-    return events.find(predicate)!;
-  };
-  return {
-    events,
-    report: (reported) => events.push(...reported),
-    recordExchanges: () => undefined,
-    of: (providerCallId) => events.filter((event) => event.providerCallId === providerCallId).map((event) => event.event),
-    waitFor,
-    waitForEnd: async (providerCallId, timeoutMs = 10_000) => {
-      const found = await waitFor((event) => event.providerCallId === providerCallId && event.event.kind === 'ended', timeoutMs, `the end of ${providerCallId}`);
-      return found.event as CallEvent & { kind: 'ended' };
-    },
-  };
+  return new RecordingSink();
 }
 
 export function testLogger(): Logger {
@@ -259,14 +256,6 @@ export function callRequest(options: CallOptions): PlaceCallRequest {
     whatsappParams: null,
     ringingTimeoutSecs: options.ringingTimeoutSecs ?? 30,
   };
-}
-
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A port free for both UDP and TCP on `host` right now. */

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { systemClock } from '../../src/domain/clock.js';
 import type { Agent, CarrierExchange, PhoneNumber } from '../../src/domain/types.js';
-import type { CallEventSink, PlaceCallRequest, PlacedCall, Provider, ProviderContext, ReportedCallEvent } from '../../src/telephony/provider.js';
+import type { CallbackResponse, CallEventSink, PlaceCallRequest, PlacedCall, Provider, ProviderContext, ReportedCallEvent } from '../../src/telephony/provider.js';
 
 export class RecordingSink implements CallEventSink {
   readonly events: ReportedCallEvent[] = [];
@@ -111,16 +111,27 @@ export class RequestBook {
   }
 }
 
-/** A real HTTP server that hands every request to the provider's callback handler, as redial's route does. */
-export async function startCallbackReceiver(provider: () => Provider): Promise<{ url: string; server: Server }> {
+/**
+ * A real HTTP server that hands every request under `/v1/redial/callbacks/<provider>` to the
+ * provider's callback handler, as redial's route does; `onAnswer` sees each answer it gave.
+ */
+export async function startCallbackReceiver(
+  provider: () => Provider | null,
+  onAnswer: (answer: CallbackResponse) => void = () => undefined,
+): Promise<{ url: string; server: Server }> {
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-      const prefix = /^\/v1\/redial\/callbacks\/[a-z_]+/.exec(url.pathname)?.[0] ?? '';
-      provider()
-        .handleCallback!({
+      const prefix = /^\/v1\/redial\/callbacks\/[a-z_]+/.exec(url.pathname)?.[0];
+      const handler = provider();
+      if (!prefix || !handler?.handleCallback) {
+        response.writeHead(404).end();
+        return;
+      }
+      handler
+        .handleCallback({
           method: request.method ?? 'GET',
           path: url.pathname.slice(prefix.length),
           publicUrl: `${address}${request.url}`,
@@ -130,10 +141,12 @@ export async function startCallbackReceiver(provider: () => Provider): Promise<{
         })
         .then(
           (answer) => {
+            onAnswer(answer);
             response.writeHead(answer.status, { 'content-type': answer.contentType ?? 'text/plain' });
             response.end(answer.body ?? '');
           },
-          () => {
+          (error: unknown) => {
+            onAnswer({ status: 500, body: String(error) });
             response.writeHead(500);
             response.end();
           },

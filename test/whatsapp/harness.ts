@@ -3,23 +3,21 @@
  * HTTP receiver that hands webhooks to the provider as the callbacks route does, a recording
  * sink and a directory stub.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { systemClock } from '../../src/domain/clock.js';
 import type { Agent, PhoneNumber } from '../../src/domain/types.js';
 import type {
   CallEvent,
   CallbackResponse,
-  CarrierExchange,
   PlaceCallRequest,
   PlacedCall,
   Provider,
   ProviderDirectory,
-  ReportedCallEvent,
 } from '../../src/telephony/provider.js';
 import { createWhatsAppProvider, whatsappWebhookUrl, type WhatsAppProviderOptions } from '../../src/telephony/whatsapp/provider.js';
 import { startFakeAgent, type FakeAgent } from '../fakes/whatsapp/agent.js';
+import { waitFor as waitForCondition } from '../helpers/server.js';
+import { RecordingSink, startCallbackReceiver } from '../telephony/harness.js';
 import { startFakeGraph, type FakeGraph, type FakeGraphOptions } from '../fakes/whatsapp/server.js';
 
 export const secrets = {
@@ -32,13 +30,6 @@ export const graphPhoneNumberId = '106540352242922';
 /** A table user (see test/fakes/whatsapp/script.ts): area code for the permission, NN for the call. */
 export function waUser(nn: number, areaCode = 202): string {
   return `1${areaCode}55501${String(nn).padStart(2, '0')}`;
-}
-
-export interface RecordingSink {
-  events: ReportedCallEvent[];
-  exchanges: CarrierExchange[];
-  report(events: ReportedCallEvent[]): void;
-  recordExchanges(exchanges: CarrierExchange[]): void;
 }
 
 export interface Harness {
@@ -65,16 +56,7 @@ export interface Harness {
 export const providerTimings = { permissionTimeoutMs: 400, requestTimeoutMs: 300 } satisfies Omit<WhatsAppProviderOptions, 'graphApiUrl'>;
 
 export async function setup(options: { provider?: Partial<WhatsAppProviderOptions>; templates?: FakeGraphOptions['templates'] } = {}): Promise<Harness> {
-  const sink: RecordingSink = {
-    events: [],
-    exchanges: [],
-    report(events) {
-      this.events.push(...events);
-    },
-    recordExchanges(exchanges) {
-      this.exchanges.push(...exchanges);
-    },
-  };
+  const sink = new RecordingSink();
   const now = systemClock.now();
   const phoneNumber: PhoneNumber = {
     id: 'phnum_wa_test',
@@ -99,39 +81,7 @@ export async function setup(options: { provider?: Partial<WhatsAppProviderOption
 
   const receiverAnswers: CallbackResponse[] = [];
   let provider: Harness['provider'] | null = null;
-  const receiver: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://receiver');
-      const prefix = '/v1/redial/callbacks/whatsapp';
-      if (!provider || !url.pathname.startsWith(prefix)) {
-        res.writeHead(404).end();
-        return;
-      }
-      provider
-        .handleCallback({
-          method: req.method ?? 'GET',
-          path: url.pathname.slice(prefix.length),
-          publicUrl: `${receiverUrl}${req.url ?? ''}`,
-          headers: req.headers,
-          query: Object.fromEntries(url.searchParams),
-          rawBody: Buffer.concat(chunks),
-        })
-        .then(
-          (answer) => {
-            receiverAnswers.push(answer);
-            res.writeHead(answer.status, answer.contentType ? { 'content-type': answer.contentType } : {}).end(answer.body ?? '');
-          },
-          (error: unknown) => {
-            receiverAnswers.push({ status: 500, body: String(error) });
-            res.writeHead(500).end();
-          },
-        );
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  const { url: receiverUrl, server: receiver } = await startCallbackReceiver(() => provider, (answer) => receiverAnswers.push(answer));
   const webhookUrl = whatsappWebhookUrl(receiverUrl, phoneNumber.id);
 
   const fake = await startFakeGraph({
@@ -226,13 +176,9 @@ export async function setup(options: { provider?: Partial<WhatsAppProviderOption
   return harness;
 }
 
-/** Polls `check` until it holds, or fails after `timeoutMs` saying what it waited for. */
-export async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** The project's `waitFor`, polling every 5 ms: webhook steps here are milliseconds apart. */
+export function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return waitForCondition(check, timeoutMs, what, 5);
 }
 
 /** Event kinds with repeats collapsed (`initiated` is reported again when the call id arrives). */
