@@ -46,6 +46,8 @@ export class ClientTransaction {
   readonly #invite: boolean;
   #state: State;
   #retransmitTimer: NodeJS.Timeout | null = null;
+  /** When the last (re)transmission was due: the next is due an interval after it, not after it fired. */
+  #lastSendDueAt = 0;
   #timeoutTimer: NodeJS.Timeout | null = null;
   #endTimer: NodeJS.Timeout | null = null;
   #ack: SipRequest | null = null;
@@ -65,6 +67,7 @@ export class ClientTransaction {
   /** Sends the request and starts the timers; rejects (and ends the transaction) when it cannot be sent. */
   async start(): Promise<void> {
     const { t1 } = this.#o.timers;
+    this.#lastSendDueAt = Date.now();
     if (!this.#o.reliable) this.#scheduleRetransmit(t1);
     // Timer B (INVITE) and timer F (non-INVITE) are both 64*T1.
     this.#timeoutTimer = setTimeout(() => this.#timedOut(), 64 * t1);
@@ -147,14 +150,19 @@ export class ClientTransaction {
     this.#o.user.response(response);
   }
 
-  /** Timer A (INVITE: doubles each time) or timer E (non-INVITE: doubles up to T2). */
+  /**
+   * Timer A (INVITE: doubles each time) or timer E (non-INVITE: doubles up to T2). Each is due
+   * an interval after the previous one was due, so a busy event loop's lateness does not add up
+   * and push the last retransmission past timer B.
+   */
   #scheduleRetransmit(interval: number): void {
+    this.#lastSendDueAt += interval;
     this.#retransmitTimer = setTimeout(() => {
       if (this.#state !== 'calling' && this.#state !== 'trying' && this.#state !== 'proceeding') return;
       this.#o.send(this.request).catch((error: unknown) => this.#transportFailed(error));
       const next = this.#invite ? interval * 2 : this.#state === 'proceeding' ? this.#o.timers.t2 : Math.min(interval * 2, this.#o.timers.t2);
       this.#scheduleRetransmit(next);
-    }, interval);
+    }, Math.max(0, this.#lastSendDueAt - Date.now()));
   }
 
   #timedOut(): void {
